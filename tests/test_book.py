@@ -1,0 +1,41 @@
+import re
+
+import pytest
+
+from pynq_ia.book import chapter_notebooks, front_matter, is_notebook, toc_files
+
+
+def test_toc_lists_existing_documents_in_order(repo_root):
+    files = toc_files(repo_root)
+    assert files[0] == (repo_root / "book" / "intro.md").resolve()
+    chapters = chapter_notebooks(repo_root)
+    assert chapters, "no executable chapter in _toc.yml"
+    numbers = [int(re.match(r"(\d\d)_", p.name).group(1)) for p in chapters]
+    assert numbers == sorted(numbers), "chapters must be listed in flow order"
+
+
+def test_every_chapter_file_is_in_the_toc(repo_root):
+    """A chapter on disk but missing from _toc.yml would silently never run."""
+    on_disk = {p.resolve() for p in (repo_root / "book" / "chapters").glob("*.md")}
+    assert on_disk == set(chapter_notebooks(repo_root))
+
+
+def test_chapters_are_myst_jupytext_notebooks(repo_root):
+    for chapter in chapter_notebooks(repo_root):
+        header = front_matter(chapter)
+        assert header["jupytext"]["text_representation"]["format_name"] == "myst", chapter
+        assert header["kernelspec"]["name"] == "python3", chapter
+    assert not is_notebook(repo_root / "book" / "intro.md")
+
+
+def test_missing_toc_entry_is_reported(tmp_path):
+    (tmp_path / "_toc.yml").write_text(
+        "format: jb-book\nroot: intro\nchapters:\n  - file: chapters/01_missing\n"
+    )
+    (tmp_path / "intro.md").write_text("# Intro\n")
+    with pytest.raises(FileNotFoundError, match="01_missing"):
+        toc_files(tmp_path)
+
+
+def test_no_notebooks_are_tracked(repo_root):
+    assert not list((repo_root / "book").rglob("*.ipynb"))

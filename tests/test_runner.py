@@ -1,0 +1,124 @@
+"""The two runners fail on a chapter that raises, and pass on one that does not.
+
+Each test builds a one-chapter book in a temporary folder and runs the real commands on it:
+pytest with the nbval chapter plugin (as ``make test`` does) and ``make build-book`` (the
+recipe behind ``make book``).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CHAPTER_HEADER = """---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+    format_version: 0.13
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+
+# A chapter
+
+```{code-cell} ipython3
+value = 6 * 7
+print(value)
+```
+"""
+
+RAISING_CELL = """
+```{code-cell} ipython3
+raise RuntimeError("deliberate failure in a chapter")
+```
+"""
+
+
+def _make_book(root: Path, repo_root: Path, *, broken: bool) -> Path:
+    (root / "chapters").mkdir(parents=True)
+    (root / "intro.md").write_text("# Test book\n")
+    (root / "_toc.yml").write_text(
+        "format: jb-book\nroot: intro\nchapters:\n  - file: chapters/01_example\n"
+    )
+    (root / "_config.yml").write_text((repo_root / "_config.yml").read_text())
+    chapter = CHAPTER_HEADER + (RAISING_CELL if broken else "")
+    (root / "chapters" / "01_example.md").write_text(chapter)
+    return root
+
+
+def _run_nbval(book: Path) -> subprocess.CompletedProcess[str]:
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "pynq_ia.nbval_chapters",
+        "-p",
+        "no:cacheprovider",
+        "--rootdir",
+        str(book),
+        "--nbval-lax",
+        "--nbval-current-env",
+        str(book / "chapters"),
+    ]
+    return subprocess.run(command, cwd=book, capture_output=True, text=True, timeout=600)
+
+
+def _run_book_build(book: Path, repo_root: Path) -> subprocess.CompletedProcess[str]:
+    command = [
+        "make",
+        "--no-print-directory",
+        "-C",
+        str(repo_root),
+        "build-book",
+        f"BOOK_DIR={book}",
+        f"BIN={Path(sys.executable).parent}",
+    ]
+    return subprocess.run(command, capture_output=True, text=True, timeout=900)
+
+
+@pytest.mark.slow
+def test_nbval_runs_a_good_chapter_and_reports_its_time(tmp_path, repo_root):
+    result = _run_nbval(_make_book(tmp_path, repo_root, broken=False))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 passed" not in result.stdout  # one code cell -> one test
+    assert "1 passed" in result.stdout
+    assert "chapter execution times" in result.stdout and "01_example" in result.stdout
+
+
+@pytest.mark.slow
+def test_nbval_fails_on_a_raising_chapter(tmp_path, repo_root):
+    result = _run_nbval(_make_book(tmp_path, repo_root, broken=True))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "deliberate failure in a chapter" in result.stdout
+
+
+@pytest.mark.slow
+def test_nbval_with_no_chapter_collects_nothing_and_fails(tmp_path, repo_root):
+    book = _make_book(tmp_path, repo_root, broken=False)
+    (book / "_toc.yml").write_text("format: jb-book\nroot: intro\n")
+    result = _run_nbval(book)
+    assert result.returncode == 5, result.stdout  # pytest's "no tests collected"
+
+
+@pytest.mark.slow
+def test_book_build_executes_a_good_chapter(tmp_path, repo_root):
+    book = _make_book(tmp_path, repo_root, broken=False)
+    result = _run_book_build(book, repo_root)
+    assert result.returncode == 0, result.stdout + result.stderr
+    page = (book / "_build" / "html" / "chapters" / "01_example.html").read_text()
+    assert "42" in page  # the executed output is in the page
+
+
+@pytest.mark.slow
+def test_book_build_fails_on_a_raising_chapter(tmp_path, repo_root):
+    book = _make_book(tmp_path, repo_root, broken=True)
+    result = _run_book_build(book, repo_root)
+    assert result.returncode != 0
+    assert "deliberate failure in a chapter" in result.stdout + result.stderr
