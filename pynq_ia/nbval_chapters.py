@@ -15,6 +15,7 @@ from pathlib import Path
 import jupytext
 import nbformat
 import pytest
+from _pytest.compat import legacy_path  # nbval works with py.path-style fspath
 from nbval.plugin import IPyNbFile
 
 from pynq_ia.book import TOC_FILE, chapter_notebooks
@@ -36,13 +37,23 @@ def _book_chapters(config: pytest.Config) -> set[Path]:
 
 
 class ChapterNotebook(IPyNbFile):
-    """nbval's notebook collector for a converted chapter, run in the chapter's folder."""
+    """nbval's notebook collector for a jupytext chapter.
 
-    chapter: Path
+    The node's ``path`` is the chapter itself, so ``pytest book/chapters/NN_topic.md`` selects
+    it and reports name it; nbval reads the notebook from ``fspath``, which points at the
+    converted copy in ``_build/nbval/``.
+    """
+
+    notebook: Path
+
+    @property
+    def fspath(self):  # type: ignore[override]
+        return legacy_path(self.notebook)
 
     def setup(self) -> None:
         super().setup()
-        code = f"import os; os.chdir({str(self.chapter.parent)!r})"
+        # nbval starts the kernel next to the converted notebook; chapters run in their folder
+        code = f"import os; os.chdir({str(self.path.parent)!r})"
         reply = self.kernel.execute_cell_input(code, allow_stdin=False)
         self.kernel.await_reply(reply, timeout=60)
 
@@ -54,11 +65,11 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     chapter = file_path.resolve()
     if chapter not in _book_chapters(config):
         return None
-    notebook_path = config.rootpath / NOTEBOOK_FOLDER / f"{chapter.stem}.ipynb"
-    notebook_path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(jupytext.read(chapter), notebook_path)
-    node = ChapterNotebook.from_parent(parent, path=notebook_path)
-    node.chapter = chapter
+    notebook = config.rootpath / NOTEBOOK_FOLDER / f"{chapter.stem}.ipynb"
+    notebook.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(jupytext.read(chapter), notebook)
+    node = ChapterNotebook.from_parent(parent, path=file_path)
+    node.notebook = notebook
     return node
 
 
@@ -67,7 +78,7 @@ _durations: dict[str, float] = defaultdict(float)
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     path = report.nodeid.split("::", 1)[0]
-    if path.endswith(".ipynb"):
+    if path.endswith((".ipynb", ".md")):
         _durations[Path(path).stem] += report.duration
 
 

@@ -1,0 +1,159 @@
+"""Dataset loaders: checksums, atomic caches, the real-jet path fed with a local ARFF file."""
+
+import numpy as np
+import pytest
+
+from pynq_ia import data
+from pynq_ia.jet_features import FEATURE_NAMES
+from pynq_ia.profile import PROFILES
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    """No network: OpenML and Keras downloads fail as they do on an offline machine."""
+    import sklearn.datasets
+
+    def unreachable(*args, **kwargs):
+        raise OSError("Name or service not known")
+
+    monkeypatch.setattr(sklearn.datasets, "fetch_openml", unreachable)
+
+
+def _write_arff(path, n_per_class=30, seed=0):
+    rng = np.random.default_rng(seed)
+    lines = ["@RELATION hls4ml_lhc_jets_hlf", ""]
+    lines += [f"@ATTRIBUTE {name} NUMERIC" for name in FEATURE_NAMES]
+    lines += ["@ATTRIBUTE class {g,q,t,w,z}", "", "@DATA"]
+    for c in data.JET_CLASSES:
+        for _ in range(n_per_class):
+            values = rng.normal(size=len(FEATURE_NAMES)) + data.JET_CLASSES.index(c)
+            lines.append(",".join(f"{v:.6f}" for v in values) + f",{c}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _fake_mnist(path):
+    rng = np.random.default_rng(0)
+    np.savez_compressed(
+        path,
+        x_train=rng.integers(0, 256, (20, 28, 28), dtype=np.uint8),
+        y_train=np.arange(20, dtype=np.uint8) % 10,
+        x_test=rng.integers(0, 256, (10, 28, 28), dtype=np.uint8),
+        y_test=np.arange(10, dtype=np.uint8),
+    )
+
+
+def test_real_jets_from_an_arff_file(tmp_path, isolated_artifacts, offline):
+    cached = data.import_jets_arff(_write_arff(tmp_path / "jets.arff"))
+    assert cached == data.real_jets_file() and data.verify_checked(cached)
+    jets = data.load_jets("real", PROFILES["ci"])
+    assert jets.provenance["source"] == "real"
+    assert jets.provenance["label"] == "real jets"
+    assert jets.x_train.shape == (120, 16) and jets.x_test.shape == (30, 16)
+    assert jets.class_counts("test") == {c: 6 for c in data.JET_CLASSES}  # stratified 20 %
+    # standardized with the training statistics
+    np.testing.assert_allclose(jets.x_train.mean(0), 0, atol=1e-5)
+    np.testing.assert_allclose(jets.x_train.std(0), 1, atol=1e-4)
+    # "auto" prefers the cached real data, without touching the network
+    assert data.load_jets("auto", PROFILES["ci"]).provenance["source"] == "real"
+
+
+def test_arff_with_wrong_columns_is_rejected(tmp_path, isolated_artifacts):
+    path = tmp_path / "bad.arff"
+    path.write_text("@RELATION x\n@ATTRIBUTE a NUMERIC\n@ATTRIBUTE class {g,q}\n@DATA\n1,g\n")
+    with pytest.raises(ValueError, match="lacks the features"):
+        data.import_jets_arff(path)
+
+
+def test_offline_real_jets_give_one_clear_message(isolated_artifacts, offline):
+    with pytest.raises(
+        data.DatasetUnavailable, match="(?s)PYNQ_IA_JETS=simulated.*import_jets_arff"
+    ):
+        data.load_jets("real", PROFILES["ci"])
+
+
+def test_corrupt_real_cache_is_detected_not_used(tmp_path, isolated_artifacts, offline):
+    cached = data.import_jets_arff(_write_arff(tmp_path / "jets.arff"))
+    blob = bytearray(cached.read_bytes())
+    blob[len(blob) // 2] ^= 0xFF
+    cached.write_bytes(bytes(blob))
+    with pytest.raises(data.ChecksumError, match="corrupt"):
+        data.verify_checked(cached)
+    # it cannot be rebuilt offline: the loader reports it instead of using it
+    with pytest.raises(data.DatasetUnavailable):
+        data.load_jets("real", PROFILES["ci"])
+
+
+def test_truncated_cache_is_rebuilt(isolated_artifacts):
+    target = data.cache_dir() / "thing.npz"
+    builds = []
+
+    def build(tmp):
+        builds.append(tmp)
+        np.savez(tmp, a=np.arange(5))
+
+    data._load_cached(target, build)
+    target.write_bytes(target.read_bytes()[:20])  # truncated
+    path, digest = data._load_cached(target, build)
+    assert len(builds) == 2 and data.verify_checked(path) == digest
+    with np.load(path) as reloaded:
+        assert reloaded["a"].tolist() == [0, 1, 2, 3, 4]
+
+
+def test_failed_build_leaves_no_file(isolated_artifacts):
+    target = data.cache_dir() / "never.npz"
+
+    def build(tmp):
+        tmp.write_bytes(b"partial")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        data.write_checked(target, build)
+    assert not target.exists() and list(target.parent.iterdir()) == []
+
+
+def test_jet_source_choice(monkeypatch):
+    monkeypatch.delenv(data.JETS_ENV, raising=False)
+    assert data.jet_source() == "auto"
+    monkeypatch.setenv(data.JETS_ENV, "Simulated")
+    assert data.jet_source() == "simulated"
+    assert data.jet_source("real") == "real"
+    with pytest.raises(ValueError, match="not one of"):
+        data.jet_source("openml")
+
+
+def test_mnist_local_copy_is_verified(tmp_path, monkeypatch, isolated_artifacts):
+    (tmp_path / "mnist").mkdir()
+    _fake_mnist(tmp_path / "mnist" / "mnist.npz")
+    monkeypatch.setenv(data.DATA_ENV, str(tmp_path))
+    with pytest.raises(data.ChecksumError, match="does not match the MNIST checksum"):
+        data.load_mnist(PROFILES["ci"])
+
+
+def test_mnist_real_copy(monkeypatch, repo_root):
+    shared = repo_root.parent / "shared" / "data"
+    local = data.local_data_dir()
+    if local is None and not (shared / "mnist" / "mnist.npz").is_file():
+        pytest.skip("no local MNIST copy (set PYNQ_IA_DATA)")
+    if local is None:
+        monkeypatch.setenv(data.DATA_ENV, str(shared))
+    mnist = data.load_mnist(PROFILES["ci"])
+    assert mnist.x_train.shape == (PROFILES["ci"].mnist_train_limit, 28, 28, 1)
+    assert (
+        mnist.x_train.dtype == np.float32 and 0 <= mnist.x_train.min() <= mnist.x_train.max() <= 1
+    )
+    assert mnist.provenance["source"] == "local copy"
+    assert set(np.unique(mnist.y_test)) == set(range(10))
+
+
+def test_mass_modes_and_separation():
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(5), 400)
+    centers = np.array([10.0, 5.0, 172.0, 80.0, 91.0])
+    mass = rng.normal(centers[y], 3.0).clip(0)
+    modes = data.mass_modes(mass, y)
+    assert abs(modes["w"] - 80) <= 5 and abs(modes["t"] - 172) <= 5
+    x = np.stack([mass, rng.normal(size=y.size)], 1)
+    separation = data.class_separation(x, y)
+    assert separation[2, 3] > 0.99 and separation[0, 0] == 0
+    assert separation[0, 1] < separation[0, 2]
