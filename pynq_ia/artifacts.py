@@ -55,23 +55,43 @@ def stage_dir(stage: str, *, profile: str | None = None) -> Path:
 
 def _temporary_sibling(path: Path, *, directory: bool) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    prefix = f".{path.name}.partial-"
+    # keep the suffix: writers such as np.savez or Keras choose the format from it
+    prefix, suffix = f".{path.stem}.partial-", path.suffix
     if directory:
-        return Path(tempfile.mkdtemp(prefix=prefix, dir=path.parent))
-    fd, name = tempfile.mkstemp(prefix=prefix, dir=path.parent)
+        return Path(tempfile.mkdtemp(prefix=prefix, suffix=suffix, dir=path.parent))
+    fd, name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=path.parent)
     os.close(fd)
     return Path(name)
 
 
-def write_json(path: Path, data: Any) -> Path:
-    """Write ``data`` as indented JSON, atomically."""
-    tmp = _temporary_sibling(path, directory=False)
+def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
+    """Produce ``path`` with ``write(tmp)`` under a temporary name, then rename it into place.
+
+    ``tmp`` is an empty folder when ``path`` has no suffix, else a file name that does not exist
+    yet. A failing ``write`` leaves neither ``path`` nor the temporary behind.
+    """
+    path = Path(path)
+    directory = not path.suffix
+    tmp = _temporary_sibling(path, directory=directory)
     try:
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=_json_default) + "\n")
+        if not directory:
+            tmp.unlink()  # let write() create the file the way it likes
+        write(tmp)
+        if not tmp.exists():
+            raise RuntimeError(f"writing {path.name}: nothing was written")
+        if path.exists():
+            _remove(path)
         os.replace(tmp, path)
     finally:
-        tmp.unlink(missing_ok=True)
+        if tmp.exists():
+            _remove(tmp)
     return path
+
+
+def write_json(path: Path, data: Any) -> Path:
+    """Write ``data`` as indented JSON, atomically."""
+    text = json.dumps(data, indent=2, sort_keys=True, default=_json_default) + "\n"
+    return atomic_write(path, lambda tmp: tmp.write_text(text))
 
 
 def _json_default(value: Any) -> Any:
@@ -91,28 +111,12 @@ def read_json(path: Path) -> Any:
 def build_once(path: Path, build: Callable[[Path], None], *, rebuild: bool = False) -> Path:
     """Return ``path``, first building it with ``build(tmp)`` if it does not exist yet.
 
-    ``build`` receives a temporary path next to ``path`` (an empty folder when ``path`` has no
-    suffix, else a file name) and must write the artifact there; it is renamed to ``path`` only
-    after ``build`` returns, so a crash leaves no partial artifact behind.
+    The build is atomic (see :func:`atomic_write`): a crash leaves no partial artifact behind.
     """
     path = Path(path)
     if path.exists() and not rebuild:
         return path
-    directory = not path.suffix
-    tmp = _temporary_sibling(path, directory=directory)
-    try:
-        if not directory:
-            tmp.unlink()  # let build() create the file the way it likes
-        build(tmp)
-        if not tmp.exists():
-            raise RuntimeError(f"building {path.name}: the build function wrote nothing")
-        if path.exists():
-            _remove(path)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            _remove(tmp)
-    return path
+    return atomic_write(path, build)
 
 
 def _remove(path: Path) -> None:

@@ -120,21 +120,15 @@ def _checksum_path(path: Path) -> Path:
 
 def write_checked(path: Path, write: Callable[[Path], None]) -> str:
     """Write a file through ``write(tmp)`` atomically, with its ``.sha256`` companion."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # keep the suffix: writers such as np.savez append ".npz" to names that lack it
-    fd, name = tempfile.mkstemp(
-        prefix=f".{path.stem}.partial-", suffix=path.suffix, dir=path.parent
-    )
-    os.close(fd)
-    tmp = Path(name)
-    try:
+    digests = []
+
+    def write_and_hash(tmp: Path) -> None:
         write(tmp)
-        digest = sha256_file(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    _checksum_path(path).write_text(f"{digest}  {path.name}\n")
-    return digest
+        digests.append(sha256_file(tmp))
+
+    artifacts.atomic_write(path, write_and_hash)
+    _checksum_path(path).write_text(f"{digests[0]}  {path.name}\n")
+    return digests[0]
 
 
 def verify_checked(path: Path) -> str:

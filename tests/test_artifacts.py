@@ -72,7 +72,7 @@ def test_build_once_file_target(isolated_artifacts):
 
 def test_build_once_rejects_a_build_that_writes_nothing(isolated_artifacts):
     target = artifacts.stage_dir("metrics") / "nothing.json"
-    with pytest.raises(RuntimeError, match="wrote nothing"):
+    with pytest.raises(RuntimeError, match="nothing was written"):
         artifacts.build_once(target, lambda tmp: None)
 
 
@@ -85,3 +85,10 @@ def test_metrics_sections_accumulate(isolated_artifacts):
         "hls4ml": {"accuracy": 0.69},
     }
     assert artifacts.load_metrics("never_trained") == {}
+
+
+def test_atomic_write_keeps_the_suffix_for_format_sniffing_writers(isolated_artifacts):
+    seen = []
+    target = artifacts.stage_dir("models") / "model.h5"
+    artifacts.atomic_write(target, lambda tmp: (seen.append(tmp.suffix), tmp.write_text("x")))
+    assert seen == [".h5"] and target.read_text() == "x"
