@@ -127,3 +127,172 @@ def image_grid(
     stamp(fig, label)
     fig.tight_layout()
     return fig
+
+
+def learning_curves(histories: dict[str, dict[str, list[float]]], *, label: str) -> Figure:
+    """Training and validation loss and accuracy per epoch, one column per model."""
+    fig, axes = plt.subplots(2, len(histories), figsize=(4.2 * len(histories), 5.2), squeeze=False)
+    for column, (name, history) in enumerate(histories.items()):
+        epochs = np.arange(1, len(history["loss"]) + 1)
+        for row, metric in enumerate(("loss", "accuracy")):
+            ax = axes[row, column]
+            ax.plot(epochs, history[metric], label="training")
+            ax.plot(epochs, history[f"val_{metric}"], label="validation")
+            ax.set_xlabel("epoch")
+            ax.set_ylabel(metric)
+            if row == 0:
+                ax.set_title(name)
+        axes[0, column].legend(frameon=False)
+    stamp(fig, label)
+    fig.tight_layout()
+    return fig
+
+
+def roc_curves(
+    scores_by_model: dict[str, np.ndarray],
+    labels: np.ndarray,
+    class_names: Sequence[str],
+    *,
+    title: str,
+    label: str,
+) -> Figure:
+    """One-vs-rest ROC curves per class for one or more models (solid, dashed, dotted, ...).
+
+    ``scores_by_model`` maps a model name to its class scores (n, classes). Signal efficiency is
+    on the x axis and background efficiency on a log y axis, as in the hls4ml paper.
+    """
+    from sklearn.metrics import auc, roc_curve
+
+    styles = ["-", "--", ":", "-."]
+    fig, ax = plt.subplots(figsize=(6.4, 4.8))
+    for m, (model_name, scores) in enumerate(scores_by_model.items()):
+        for c, class_name in enumerate(class_names):
+            fpr, tpr, _ = roc_curve(labels == c, scores[:, c])
+            ax.plot(
+                tpr,
+                np.maximum(fpr, 1e-4),
+                linestyle=styles[m % len(styles)],
+                color=CLASS_COLORS[c],
+                label=f"{class_name}, {model_name} (AUC {auc(fpr, tpr):.3f})",
+            )
+    ax.set_yscale("log")
+    ax.set_xlabel("signal efficiency (true positive rate)")
+    ax.set_ylabel("background efficiency (false positive rate)")
+    ax.set_ylim(1e-3, 1.05)
+    ax.set_title(title)
+    ax.legend(fontsize=7, frameon=False, ncol=1 + (len(scores_by_model) > 1))
+    stamp(fig, label)
+    fig.tight_layout()
+    return fig
+
+
+def confusion_matrix(
+    labels: np.ndarray, predicted: np.ndarray, class_names: Sequence[str], *, title: str, label: str
+) -> Figure:
+    """Row-normalized confusion matrix (each row: where the samples of a true class went)."""
+    n = len(class_names)
+    matrix = np.zeros((n, n))
+    np.add.at(matrix, (labels, predicted), 1)
+    matrix /= np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(5.2, 4.6))
+    image = ax.imshow(matrix, cmap="Blues", vmin=0, vmax=1)
+    for i in range(n):
+        for j in range(n):
+            if matrix[i, j] >= 0.005:
+                color = "white" if matrix[i, j] > 0.6 else "black"
+                ax.text(
+                    j, i, f"{matrix[i, j]:.2f}", ha="center", va="center", fontsize=7, color=color
+                )
+    ax.set_xticks(range(n), class_names)
+    ax.set_yticks(range(n), class_names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    fig.colorbar(image, ax=ax, fraction=0.046)
+    stamp(fig, label)
+    fig.tight_layout()
+    return fig
+
+
+def weight_histograms(
+    before: dict[str, np.ndarray], after: dict[str, np.ndarray], *, title: str, label: str
+) -> Figure:
+    """Per layer: the float model's weights and the compressed model's (quantized) weights."""
+    names = list(before)
+    fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 2.9), squeeze=False)
+    for ax, name in zip(axes[0], names, strict=True):
+        values = np.concatenate([before[name].ravel(), after[name].ravel()])
+        edges = np.linspace(values.min(), values.max(), 61)
+        ax.hist(before[name].ravel(), bins=edges, alpha=0.6, label="float")
+        ax.hist(
+            after[name].ravel(),
+            bins=edges,
+            histtype="step",
+            linewidth=1.4,
+            color="C3",
+            label="quantized + pruned",
+        )
+        ax.set_yscale("log")
+        ax.set_title(name, fontsize=10)
+        ax.tick_params(labelsize=8)
+    axes[0, 0].legend(fontsize=8, frameon=False)
+    fig.suptitle(title)
+    stamp(fig, label)
+    fig.tight_layout()
+    return fig
+
+
+def grouped_bars(
+    values: dict[str, dict[str, float]],
+    *,
+    ylabel: str,
+    title: str,
+    label: str,
+    ylim: tuple[float, float] | None = None,
+    fmt: str = "{:.3f}",
+) -> Figure:
+    """Bars grouped by outer key (e.g. model), one bar per inner key (e.g. flavour), labelled."""
+    groups = list(values)
+    series = list(dict.fromkeys(k for inner in values.values() for k in inner))
+    width = 0.8 / len(series)
+    fig, ax = plt.subplots(figsize=(max(5.0, 1.9 * len(groups)), 3.6))
+    positions = np.arange(len(groups))
+    for i, name in enumerate(series):
+        heights = [values[g].get(name, np.nan) for g in groups]
+        bars = ax.bar(positions + i * width, heights, width, label=name)
+        for bar, height in zip(bars, heights, strict=True):
+            if np.isfinite(height):
+                ax.text(
+                    bar.get_x() + bar.get_width() / 2,
+                    height,
+                    fmt.format(height),
+                    ha="center",
+                    va="bottom",
+                    fontsize=7,
+                )
+    ax.set_xticks(positions + width * (len(series) - 1) / 2, groups)
+    ax.set_ylabel(ylabel)
+    if ylim:
+        ax.set_ylim(*ylim)
+    ax.set_title(title)
+    ax.legend(frameon=False, fontsize=8)
+    stamp(fig, label)
+    fig.tight_layout()
+    return fig
+
+
+def bit_width_sweep(
+    bits: Sequence[int], accuracy: Sequence[float], reference: float, *, title: str, label: str
+) -> Figure:
+    """Accuracy against bit width, with the float model's accuracy as a line."""
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    ax.plot(bits, accuracy, "o-", label="QKeras, quantization-aware training")
+    ax.axhline(reference, color="0.4", linestyle="--", label="float model")
+    ax.set_xlabel("bits for weights and activations")
+    ax.set_ylabel("test accuracy")
+    ax.set_xticks(list(bits))
+    ax.set_title(title)
+    ax.legend(frameon=False)
+    stamp(fig, label)
+    fig.tight_layout()
+    return fig

@@ -44,9 +44,9 @@ PROFILES: dict[str, Profile] = {
         real_jets_limit=50_000,
         mnist_train_limit=6_000,
         mnist_test_limit=1_000,
-        epochs_dense=4,
-        epochs_cnn=2,
-        batch_size=256,
+        epochs_dense=15,
+        epochs_cnn=8,
+        batch_size=128,
     ),
     "full": Profile(
         name="full",
