@@ -4,13 +4,14 @@
 model           topology                                                    task
 ==============  ==========================================================  =======
 ``jet_dnn``     16 -> 64 -> 32 -> 32 -> 5, ReLU, softmax                    jets
-``mnist_dnn``   784 -> 64 -> 32 -> 10, ReLU, softmax                        mnist
+``mnist_dnn``   784 -> 128 -> 64 -> 10, ReLU, softmax                       mnist
 ``mnist_cnn``   28x28x1 -> conv 3x3x8 -> pool -> conv 3x3x16 -> pool        mnist
-                -> conv 3x3x16 -> pool -> 10, ReLU, softmax
+                -> conv 3x3x16 -> 10, ReLU, softmax
 ==============  ==========================================================  =======
 
-Both flavours of a model have the same layers with the same names (``fc1``, ``relu1``, ...,
-``output``, ``softmax``): hls4ml's per-layer configuration refers to them. The softmax stays a
+Both flavours of a model have the same layers with the same names (``inputs``, ``fc1``,
+``relu1``, ..., ``output``, ``softmax``): hls4ml's per-layer configuration refers to them (and
+reserves the name ``input``). The softmax stays a
 float Keras activation; hls4ml implements it with lookup tables.
 
 :func:`trained_model` is what chapters call: it loads a model from the artifact cache, or trains
@@ -95,7 +96,7 @@ def _dense_stack(
 ):
     from tensorflow import keras
 
-    layers: list = [keras.layers.Input(shape=input_shape, name="input")]
+    layers: list = [keras.layers.Input(shape=input_shape, name="inputs")]
     if len(input_shape) > 1:
         layers.append(keras.layers.Flatten(name="flatten"))
     for i, units in enumerate(hidden, start=1):
@@ -113,21 +114,19 @@ def jet_dnn(quantization: Quantization | None = None):
 
 
 def mnist_dnn(quantization: Quantization | None = None):
-    """A dense MNIST classifier: 784 -> 64 -> 32 -> 10."""
-    return _dense_stack("mnist_dnn", (28, 28, 1), (64, 32), 10, quantization)
+    """A dense MNIST classifier: 784 -> 128 -> 64 -> 10."""
+    return _dense_stack("mnist_dnn", (28, 28, 1), (128, 64), 10, quantization)
 
 
 def mnist_cnn(quantization: Quantization | None = None):
-    """A small MNIST CNN sized for the xc7z020 (about 4,000 weights)."""
+    """A small MNIST CNN sized for the xc7z020 (about 5,000 weights)."""
     from tensorflow import keras
 
-    layers: list = [keras.layers.Input(shape=(28, 28, 1), name="input")]
+    layers: list = [keras.layers.Input(shape=(28, 28, 1), name="inputs")]
     for i, filters in enumerate((8, 16, 16), start=1):
-        layers += [
-            _conv(filters, f"conv{i}", quantization),
-            _relu(f"relu{i}", quantization),
-            keras.layers.MaxPooling2D(2, name=f"pool{i}"),
-        ]
+        layers += [_conv(filters, f"conv{i}", quantization), _relu(f"relu{i}", quantization)]
+        if i < 3:  # 28 -> 26 -> 13 -> 11 -> 5 -> 3: the last map keeps 3 x 3 x 16 features
+            layers.append(keras.layers.MaxPooling2D(2, name=f"pool{i}"))
     layers += [
         keras.layers.Flatten(name="flatten"),
         _dense(10, "output", quantization),
@@ -291,12 +290,30 @@ def load(name: str, flavour: str):
 
 def data_fingerprint(dataset) -> str:
     """A short id of the exact data a model was trained on (source, checksum, sizes)."""
+    p = dataset.provenance
+    return _short_hash([p.get("source"), p.get("sha256"), p["n_train"], p["n_test"]])
+
+
+def training_fingerprint(model_spec: ModelSpec, flavour: str, dataset, profile: Profile) -> str:
+    """A short id of everything a trained model depends on: data, architecture, settings."""
+    return _short_hash(
+        [
+            data_fingerprint(dataset),
+            model_spec.build(flavour).to_json(),
+            model_spec.epochs(profile),
+            profile.batch_size,
+            model_spec.learning_rate,
+            repr(model_spec.pruning) if flavour == "qkeras" else None,
+            SEED,
+        ]
+    )
+
+
+def _short_hash(values: list[Any]) -> str:
     import hashlib
     import json
 
-    p = dataset.provenance
-    key = json.dumps([p.get("source"), p.get("sha256"), p["n_train"], p["n_test"]], sort_keys=True)
-    return hashlib.sha256(key.encode()).hexdigest()[:12]
+    return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:12]
 
 
 def trained_model(
@@ -310,8 +327,9 @@ def trained_model(
 ):
     """The trained model ``name`` in ``flavour`` ("float" or "qkeras" = quantized + pruned).
 
-    Loaded from the artifact cache when it was trained on the same data (e.g. a model trained
-    on simulated jets is not reused once the real jets are available); otherwise trained on
+    Loaded from the artifact cache when it was trained on the same data with the same
+    architecture and settings (e.g. a model trained on simulated jets is not reused once the real
+    jets are available); otherwise trained on
     ``dataset`` (loaded if not given), stored, and its metrics written to the model's metrics
     json under the section named after the flavour.
     """
@@ -321,11 +339,14 @@ def trained_model(
         dataset = load_dataset(model_spec.task, profile)
     path = model_path(name, flavour)
     recorded = artifacts.load_metrics(name).get(flavour, {})
-    fingerprint = data_fingerprint(dataset)
+    fingerprint = training_fingerprint(model_spec, flavour, dataset, profile)
     if path.exists() and not retrain:
-        if recorded.get("data_fingerprint") == fingerprint:
+        if recorded.get("fingerprint") == fingerprint:
             return load(name, flavour)
-        print(f"{name} ({flavour}): cached model was trained on other data; training again")
+        print(
+            f"{name} ({flavour}): the cached model was trained on other data or settings; "
+            "training again"
+        )
     result = fit(
         model_spec.build(flavour),
         dataset,
@@ -349,7 +370,7 @@ def trained_model(
         "history": result.history,
         "profile": profile.name,
         "data": dataset.provenance,
-        "data_fingerprint": fingerprint,
+        "fingerprint": fingerprint,
     }
     artifacts.build_once(path, lambda tmp: result.model.save(tmp), rebuild=True)
     artifacts.update_metrics(name, flavour, metrics)

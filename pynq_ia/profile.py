@@ -55,7 +55,7 @@ PROFILES: dict[str, Profile] = {
         mnist_train_limit=None,
         mnist_test_limit=None,
         epochs_dense=60,
-        epochs_cnn=20,
+        epochs_cnn=30,
         batch_size=512,
     ),
 }

@@ -6,7 +6,7 @@ import pytest
 from pynq_ia import compress, models
 from pynq_ia.compress import Pruning, Quantization
 
-EXPECTED = {
+EXPECTED = {  # layer names after the "inputs" layer
     "jet_dnn": ((16,), 5, ["fc1", "relu1", "fc2", "relu2", "fc3", "relu3", "output", "softmax"]),
     "mnist_dnn": (
         (28, 28, 1),

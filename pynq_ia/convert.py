@@ -1,0 +1,387 @@
+"""From a trained (QKeras) model to an hls4ml project for the PYNQ-Z2, and its C simulation.
+
+The course targets the ``xc7z020clg400-1`` with hls4ml's *VivadoAccelerator* backend, board
+``pynq-z2``: besides the network's HLS C++ it writes an AXI-stream wrapper (``<name>_axi``), the
+Tcl of the Vivado block design and a PYNQ driver. Choices made here, each for a reason:
+
+- **Clock**: 10 ns. The block design clocks the IP from the PS's FCLK0 at 100 MHz; hls4ml's
+  default (5 ns) would schedule the design for a clock it never gets.
+- **I/O**: the AXI stream carries ``ap_fixed<16,6>`` words (2 bytes) instead of 32-bit floats:
+  half the DMA traffic, and no float conversion in the fabric. The input word *is* the network's
+  input type, rounded and saturated (``AP_RND_CONV``, ``AP_SAT``), so values outside [-32, 32)
+  clip instead of wrapping around; the output is the softmax result, ``ap_fixed<16,1>`` (a
+  probability with 15 fractional bits). ``float_io=True`` keeps hls4ml's float words instead.
+- **Precisions**: QKeras layers bring their own weight and activation widths. Where hls4ml would
+  choose ``auto`` precisions that can break things, they are set explicitly: the layer feeding
+  the lookup-table softmax gets ``ap_fixed<16,6>`` (too narrow a type there makes every output
+  identical; :func:`compare` checks for that) and the softmax tables ``ap_fixed<18,8>`` with
+  4096 entries.
+- **Architecture**: the dense models use ``io_parallel`` (all values of a layer at once), the CNN
+  ``io_stream`` (pixels flow through FIFOs); strategy and reuse factor per model in
+  :data:`HLS_SETTINGS` keep each design inside the device.
+
+hls4ml 1.3.0 writes the wrapper's AXI word types in its internal notation (``fixed<16,6,...>``)
+when they are not floats, which does not compile; :func:`fix_hls4ml_axi_types` makes the
+accelerator configuration hand the writer proper C++ types, so every write (compile, trace,
+synthesis) is right.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pynq_ia import artifacts
+from pynq_ia.fixed_point import FixedPoint
+
+PART = "xc7z020clg400-1"
+BOARD = "pynq-z2"
+#: FCLK0 of the block design: 100 MHz
+CLOCK_PERIOD_NS = 10.0
+INPUT_PRECISION = "ap_fixed<16,6,AP_RND_CONV,AP_SAT>"
+OUTPUT_PRECISION = "ap_fixed<16,1,AP_RND_CONV,AP_SAT>"
+SOFTMAX_INPUT_PRECISION = "ap_fixed<16,6>"
+SOFTMAX_TABLE_PRECISION = "ap_fixed<18,8,AP_RND,AP_SAT>"
+#: exp and 1/x lookup tables of the softmax: 1024 entries flip the top class of ~1.5 % of jets
+#: with near-equal scores; 4096 (2 BRAM36 each) follow the QKeras softmax closely
+SOFTMAX_TABLE_SIZE = 4096
+
+
+@dataclass(frozen=True)
+class HLSSettings:
+    """How one model is turned into hardware."""
+
+    io_type: str
+    strategy: str = "Latency"
+    reuse_factor: int = 1
+    #: reuse factor per layer where it differs from ``reuse_factor``
+    layer_reuse: dict[str, int] = field(default_factory=dict)
+    default_precision: str = "ap_fixed<16,6>"
+    input_precision: str = INPUT_PRECISION
+    output_precision: str = OUTPUT_PRECISION
+    float_io: bool = False
+    clock_period: float = CLOCK_PERIOD_NS
+
+    def with_reuse(self, reuse_factor: int) -> HLSSettings:
+        return replace(self, reuse_factor=reuse_factor)
+
+    @property
+    def input_format(self) -> FixedPoint:
+        """The AXI input word (also the network's input type)."""
+        return FixedPoint.parse(self.input_precision)
+
+    @property
+    def output_format(self) -> FixedPoint:
+        """The AXI output word (the softmax result type)."""
+        return FixedPoint.parse(self.output_precision)
+
+
+HLS_SETTINGS: dict[str, HLSSettings] = {
+    "jet_dnn": HLSSettings("io_parallel", "Latency", reuse_factor=1),
+    # 784 x 128 weights cannot all have their own multiplier: each one does 128 products
+    "mnist_dnn": HLSSettings("io_parallel", "Resource", reuse_factor=128),
+    "mnist_cnn": HLSSettings("io_stream", "Latency", reuse_factor=1),
+}
+
+
+def hls_config(model, settings: HLSSettings, *, trace: bool = False) -> dict[str, Any]:
+    """The hls4ml configuration of a Keras/QKeras model (per-layer, explicit where it matters)."""
+    import hls4ml
+
+    config = hls4ml.utils.config_from_keras_model(
+        model,
+        granularity="name",
+        backend="VivadoAccelerator",
+        default_precision=settings.default_precision,
+        default_reuse_factor=settings.reuse_factor,
+    )
+    config["Model"]["Strategy"] = settings.strategy
+    layers = config["LayerName"]
+    layers["inputs"]["Precision"]["result"] = settings.input_precision
+    layers["output"]["Precision"]["result"] = SOFTMAX_INPUT_PRECISION
+    softmax = layers["softmax"]
+    softmax["Precision"].update(
+        {
+            "result": settings.output_precision,
+            "exp_table": SOFTMAX_TABLE_PRECISION,
+            "inv_table": SOFTMAX_TABLE_PRECISION,
+        }
+    )
+    softmax["TableSize"] = SOFTMAX_TABLE_SIZE
+    for layer, reuse in settings.layer_reuse.items():
+        layers[layer]["ReuseFactor"] = reuse
+    if trace:
+        for layer_config in layers.values():
+            layer_config["Trace"] = True
+    return config
+
+
+def convert(
+    model,
+    name: str,
+    output_dir: Path,
+    settings: HLSSettings | None = None,
+    *,
+    trace: bool = False,
+):
+    """The hls4ml model (not yet written) of ``model``, as a VivadoAccelerator project."""
+    import hls4ml
+
+    fix_hls4ml_axi_types()
+    settings = settings or HLS_SETTINGS[name]
+    io = (
+        ("float", "float")
+        if settings.float_io
+        else (
+            settings.input_precision,
+            settings.output_precision,
+        )
+    )
+    return hls4ml.converters.convert_from_keras_model(
+        model,
+        hls_config=hls_config(model, settings, trace=trace),
+        output_dir=str(output_dir),
+        project_name=name,
+        backend="VivadoAccelerator",
+        board=BOARD,
+        part=PART,
+        io_type=settings.io_type,
+        clock_period=settings.clock_period,
+        interface="axi_stream",
+        driver="python",
+        input_type=io[0],
+        output_type=io[1],
+    )
+
+
+def fix_hls4ml_axi_types() -> None:
+    """Make hls4ml's VivadoAccelerator writer emit C++ types for ap_fixed AXI words.
+
+    Its configuration returns the word types as generic precision objects whose text form
+    (``fixed<16,6,RND_CONV,SAT,0>``) is not C++; converted with hls4ml's own ``APTypeConverter``
+    they print as ``ap_fixed<16,6,AP_RND_CONV,AP_SAT,0>``. Idempotent.
+    """
+    from hls4ml.backends.fpga.fpga_types import APTypeConverter
+    from hls4ml.backends.vivado_accelerator.vivado_accelerator_config import (
+        VivadoAcceleratorConfig,
+    )
+
+    if getattr(VivadoAcceleratorConfig, "_pynq_ia_cpp_types", False):
+        return
+    original = VivadoAcceleratorConfig.get_corrected_types
+
+    def as_cpp(precision):
+        if isinstance(precision, str):  # "float" or "double"
+            return precision
+        return APTypeConverter().convert(precision).definition_cpp()
+
+    def get_corrected_types(self):
+        input_type, output_type, inputs, outputs = original(self)
+        return as_cpp(input_type), as_cpp(output_type), inputs, outputs
+
+    VivadoAcceleratorConfig.get_corrected_types = get_corrected_types
+    VivadoAcceleratorConfig._pynq_ia_cpp_types = True
+
+
+#: C++ of the word-level runner: the IP's AXI wrapper fed with raw words, many frames per call
+_WORDS_SOURCE = """\
+// Generated by pynq_ia.convert: run {name}_axi on raw AXI words, frame after frame.
+#include <stdint.h>
+#include "firmware/{name}_axi.h"
+#include "firmware/nnet_utils/nnet_helpers.h"
+
+namespace nnet {{  // tracing globals that hls4ml's helpers expect from a bridge
+bool trace_enabled = false;
+std::map<std::string, void *> *trace_outputs = NULL;
+size_t trace_type_size = sizeof(double);
+}}
+
+extern "C" {{
+unsigned pynq_ia_n_in() {{ return N_IN; }}
+unsigned pynq_ia_n_out() {{ return N_OUT; }}
+
+long pynq_ia_run_words(const {in_word} *in, {out_word} *out, long frames) {{
+    input_axi_t in_ap[N_IN];
+    output_axi_t out_ap[N_OUT];
+    for (long f = 0; f < frames; ++f) {{
+        for (unsigned i = 0; i < N_IN; ++i) {{
+            in_ap[i].data.range() = in[f * N_IN + i];  // the word's bits, as the DMA sends them
+            in_ap[i].last = (i == N_IN - 1);
+        }}
+        {name}_axi(in_ap, out_ap);
+        for (unsigned i = 0; i < N_OUT; ++i) {{
+            out[f * N_OUT + i] = ({out_word})out_ap[i].data.range().to_uint64();
+        }}
+    }}
+    return frames;
+}}
+}}
+"""
+
+_C_WORD = {1: "int8_t", 2: "int16_t", 4: "int32_t"}
+
+
+class WordRunner:
+    """The compiled IP wrapper of an hls4ml project, fed with raw AXI words.
+
+    This is the network exactly as the FPGA runs it behind the DMA: words in, words out, no
+    float conversion. :meth:`run` takes an (n, N_IN) array of input words and returns (n, N_OUT)
+    output words; :meth:`predict` converts floats with :class:`FixedPoint` on the way.
+    """
+
+    def __init__(self, library: Path, input_format: FixedPoint, output_format: FixedPoint):
+        import ctypes
+
+        self.library_path = library
+        self._lib = ctypes.CDLL(str(library))
+        self.input_format = input_format
+        self.output_format = output_format
+        self.n_in = int(self._lib.pynq_ia_n_in())
+        self.n_out = int(self._lib.pynq_ia_n_out())
+        self._run = self._lib.pynq_ia_run_words
+        self._run.restype = ctypes.c_long
+        self._run.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_long]
+
+    def run(self, words: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        words = np.ascontiguousarray(words, dtype=self.input_format.dtype)
+        frames = words.size // self.n_in
+        if words.size != frames * self.n_in:
+            raise ValueError(
+                f"{words.size} input words are not a whole number of " f"{self.n_in}-word frames"
+            )
+        if out is None:
+            out = np.empty((frames, self.n_out), dtype=self.output_format.dtype)
+        if (
+            out.dtype != self.output_format.dtype
+            or not out.flags.c_contiguous
+            or (out.size != frames * self.n_out)
+        ):
+            raise ValueError("output buffer has the wrong dtype, size or layout")
+        self._run(words.ctypes.data, out.ctypes.data, frames)
+        return out
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x).reshape(len(x), -1)
+        words, _ = self.input_format.encode(x)
+        return self.output_format.decode(self.run(words))
+
+
+def build_word_runner(project: Path, name: str, settings: HLSSettings) -> WordRunner:
+    """Compile the word-level runner of a written hls4ml project with g++ (fixed-point I/O)."""
+    if settings.float_io:
+        raise ValueError("the word runner needs ap_fixed AXI words (float_io=False)")
+    source = project / "pynq_ia_words.cpp"
+    source.write_text(
+        _WORDS_SOURCE.format(
+            name=name,
+            in_word=_C_WORD[settings.input_format.dtype.itemsize],
+            out_word=_C_WORD[settings.output_format.dtype.itemsize],
+        )
+    )
+    library = project / "firmware" / f"{name}_pynq_ia_words.so"
+    command = [
+        "g++",
+        "-O3",
+        "-fPIC",
+        "-std=c++11",
+        "-shared",
+        f"-I{project / 'firmware' / 'ap_types'}",
+        f"-I{project}",
+        f'-DWEIGHTS_DIR="{project / "firmware" / "weights"}"',
+        str(project / "firmware" / f"{name}.cpp"),
+        str(project / "firmware" / f"{name}_axi.cpp"),
+        str(source),
+        "-o",
+        str(library),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"g++ failed to build the word runner of {name}:\n{result.stderr}")
+    return WordRunner(library, settings.input_format, settings.output_format)
+
+
+@dataclass
+class HLSProject:
+    """A converted, compiled model: the hls4ml model, where it lives, how long compiling took."""
+
+    name: str
+    hls_model: Any
+    settings: HLSSettings
+    directory: Path
+    compile_seconds: float
+    words: WordRunner | None = None
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Bit-accurate C simulation of the network on float inputs (n, ...) -> (n, classes).
+
+        Uses the word runner (a C++ loop over frames) when there is one, else hls4ml's
+        ``predict`` (a Python loop calling the library once per frame); both run the same code.
+        """
+        if self.words is not None:
+            return self.words.predict(x)
+        return self.hls4ml_predict(x)
+
+    def hls4ml_predict(self, x: np.ndarray) -> np.ndarray:
+        """hls4ml's own ``predict`` on the same library code."""
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        out = self.hls_model.predict(x)
+        return np.asarray(out).reshape(len(x), -1)
+
+
+def hls_project(
+    name: str,
+    model,
+    *,
+    settings: HLSSettings | None = None,
+    directory: Path | None = None,
+    trace: bool = False,
+) -> HLSProject:
+    """Convert ``model`` and compile its C simulation into the artifact cache (or ``directory``)."""
+    settings = settings or HLS_SETTINGS[name]
+    directory = directory or artifacts.stage_dir("hls4ml") / name
+    hls_model = convert(model, name, directory, settings, trace=trace)
+    start = time.perf_counter()
+    hls_model.compile()  # write() + g++ build of hls4ml's C-simulation library
+    words = None if settings.float_io else build_word_runner(Path(directory), name, settings)
+    seconds = time.perf_counter() - start
+    return HLSProject(name, hls_model, settings, Path(directory), seconds, words)
+
+
+def compare(reference: np.ndarray, hls: np.ndarray) -> dict[str, Any]:
+    """How closely the C simulation follows the reference (QKeras) scores."""
+    reference = np.asarray(reference, dtype=np.float64)
+    hls = np.asarray(hls, dtype=np.float64)
+    if reference.shape != hls.shape:
+        raise ValueError(f"shapes differ: {reference.shape} vs {hls.shape}")
+    difference = np.abs(reference - hls)
+    return {
+        "argmax_agreement": float(np.mean(reference.argmax(1) == hls.argmax(1))),
+        "max_abs_difference": float(difference.max()),
+        "mean_abs_difference": float(difference.mean()),
+        "constant_outputs": bool(np.any(hls.std(axis=0) == 0) or np.unique(hls.argmax(1)).size < 2),
+        "n": int(len(hls)),
+    }
+
+
+def project_metrics(project: HLSProject, reference_model, dataset) -> dict[str, Any]:
+    """Accuracy/AUC of the C simulation on the test set and its agreement with the reference."""
+    from dataclasses import asdict
+
+    from pynq_ia import models
+
+    hls_scores = project.predict(dataset.x_test)
+    reference = models.predict(reference_model, dataset.x_test)
+    return {
+        **models.metrics_from_scores(hls_scores, dataset.y_test, dataset.class_names),
+        "agreement": compare(reference, hls_scores),
+        "compile_seconds": project.compile_seconds,
+        "settings": asdict(project.settings),
+        "part": PART,
+        "board": BOARD,
+        "data": dataset.provenance,
+    }

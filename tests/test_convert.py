@@ -1,0 +1,97 @@
+"""hls4ml conversion settings, the AXI typedef fix, the word runner, agreement metrics."""
+
+import numpy as np
+import pytest
+
+from pynq_ia import convert, models
+from pynq_ia.compress import Quantization
+
+
+@pytest.fixture(scope="module")
+def jet_project(tmp_path_factory):
+    """An (untrained) 6-bit jet tagger, converted and compiled: conversion needs no training."""
+    from tensorflow import keras
+
+    keras.utils.set_random_seed(3)
+    model = models.jet_dnn(Quantization(bits=6))
+    directory = tmp_path_factory.mktemp("hls") / "jet_dnn"
+    return convert.hls_project("jet_dnn", model, directory=directory), model
+
+
+def test_explicit_precisions_in_the_config():
+    model = models.jet_dnn(Quantization(bits=6))
+    config = convert.hls_config(model, convert.HLS_SETTINGS["jet_dnn"])
+    layers = config["LayerName"]
+    assert layers["inputs"]["Precision"]["result"] == convert.INPUT_PRECISION
+    assert layers["output"]["Precision"]["result"] == convert.SOFTMAX_INPUT_PRECISION
+    softmax = layers["softmax"]
+    assert softmax["Precision"]["result"] == convert.OUTPUT_PRECISION
+    assert softmax["Precision"]["exp_table"] == convert.SOFTMAX_TABLE_PRECISION
+    assert softmax["TableSize"] == convert.SOFTMAX_TABLE_SIZE
+    assert "auto" not in str(softmax["Precision"])
+
+
+def test_settings_match_the_block_design():
+    for name, settings in convert.HLS_SETTINGS.items():
+        assert settings.clock_period == 10.0, name  # FCLK0 = 100 MHz
+        assert settings.input_format.width == 16 and settings.output_format.width == 16
+    assert convert.HLS_SETTINGS["mnist_cnn"].io_type == "io_stream"
+    assert convert.HLS_SETTINGS["jet_dnn"].io_type == "io_parallel"
+
+
+@pytest.mark.slow
+def test_project_targets_the_pynq_z2_at_100_mhz(jet_project):
+    project, _ = jet_project
+    config = project.hls_model.config
+    assert config.get_config_value("Part") == "xc7z020clg400-1"
+    assert float(config.get_config_value("ClockPeriod")) == 10.0
+    assert config.get_config_value("AcceleratorConfig")["Board"] == "pynq-z2"
+    header = (project.directory / "firmware" / "jet_dnn_axi.h").read_text()
+    assert "typedef ap_fixed<16,6,AP_RND_CONV,AP_SAT,0> T_in;" in header
+    assert "typedef ap_fixed<16,1,AP_RND_CONV,AP_SAT,0> T_out;" in header
+    assert "fixed<16" not in header.replace("ap_fixed<16", "")
+
+
+@pytest.mark.slow
+def test_word_runner_is_bit_identical_to_hls4ml_predict(jet_project):
+    project, _ = jet_project
+    rng = np.random.default_rng(0)
+    x = rng.normal(0, 3, size=(300, 16)).astype(np.float32)
+    x[::7, 3] = 55.0  # out of range: saturates in both
+    x[::11, 5] = -80.0
+    np.testing.assert_array_equal(project.predict(x), project.hls4ml_predict(x))
+    words, saturated = project.settings.input_format.encode(x)
+    assert saturated == len(range(0, 300, 7)) + len(range(0, 300, 11))
+    out = project.words.run(words)
+    assert out.shape == (300, 5) and out.dtype == np.int16
+
+
+@pytest.mark.slow
+def test_word_runner_validates_its_input(jet_project):
+    project, _ = jet_project
+    with pytest.raises(ValueError, match="whole number"):
+        project.words.run(np.zeros(17, dtype=np.int16))
+    with pytest.raises(ValueError, match="wrong dtype"):
+        project.words.run(np.zeros(16, dtype=np.int16), out=np.zeros((1, 5), dtype=np.float32))
+
+
+@pytest.mark.slow
+def test_c_simulation_follows_qkeras(jet_project):
+    project, model = jet_project
+    x = np.random.default_rng(1).normal(0, 1, size=(500, 16)).astype(np.float32)
+    result = convert.compare(models.predict(model, x), project.predict(x))
+    # an untrained network has many near-equal scores, where the table softmax may flip the
+    # top class; trained models must reach 99 % (checked in chapter 4)
+    assert result["argmax_agreement"] >= 0.9
+    assert result["max_abs_difference"] < 0.1
+    assert not result["constant_outputs"]
+
+
+def test_compare_flags_constant_outputs():
+    reference = np.random.default_rng(0).dirichlet(np.ones(5), size=50)
+    constant = np.tile(np.array([0.2, 0.2, 0.2, 0.2, 0.2]), (50, 1))
+    assert convert.compare(reference, constant)["constant_outputs"]
+    assert not convert.compare(reference, reference)["constant_outputs"]
+    assert convert.compare(reference, reference)["argmax_agreement"] == 1.0
+    with pytest.raises(ValueError, match="shapes differ"):
+        convert.compare(reference, reference[:, :4])
