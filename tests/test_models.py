@@ -25,7 +25,6 @@ EXPECTED = {  # layer names after the "inputs" layer
             "pool2",
             "conv3",
             "relu3",
-            "pool3",
             "flatten",
             "output",
             "softmax",
