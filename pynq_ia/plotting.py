@@ -296,3 +296,27 @@ def bit_width_sweep(
     stamp(fig, label)
     fig.tight_layout()
     return fig
+
+
+def reuse_factor_sweep(reports, *, title: str, label: str) -> Figure:
+    """Resource shares and latency against the reuse factor (a list of ResourceReport)."""
+    reuse = [r.settings["reuse_factor"] for r in reports]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    for resource in ("LUT", "FF", "DSP", "BRAM_18K"):
+        left.plot(reuse, [r.share()[resource] for r in reports], "o-", label=resource)
+    left.set_xscale("log", base=2)
+    left.set_xlabel("reuse factor")
+    left.set_ylabel("% of the xc7z020")
+    left.legend(frameon=False)
+    left.set_title("resources")
+    right.plot(reuse, [r.latency_cycles for r in reports], "o-", label="latency")
+    right.plot(reuse, [r.interval_cycles for r in reports], "s--", label="initiation interval")
+    right.set_xscale("log", base=2)
+    right.set_xlabel("reuse factor")
+    right.set_ylabel("clock cycles (10 ns)")
+    right.legend(frameon=False)
+    right.set_title("latency")
+    fig.suptitle(title)
+    stamp(fig, label)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,232 @@
+"""What a design costs on the xc7z020: from a Vivado HLS report when Vivado is installed, else
+from the rule4ml estimator, always labelled with where the numbers come from.
+
+- :func:`synthesize` runs HLS synthesis (``vivado_hls``) on an hls4ml project and reads its report
+  with hls4ml's own parser (:func:`report_from_project`).
+- :func:`estimate` asks rule4ml (its estimators shipped for pynq-z2, trained on hls4ml 1.1.0
+  projects synthesized with Vivado 2020.1) for LUT, FF, DSP, BRAM and latency. rule4ml reads the
+  architecture, precision, strategy and reuse factor, not the weights: savings from pruning do not
+  show in its numbers.
+- :data:`ORIGINAL_PROJECT` holds the resource shares the original PYNQ_IA project published
+  (Vivado 2020.1), shown only as a labelled reference.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+#: the PYNQ-Z2's device, xc7z020clg400-1 (BRAM counted in 18 kb halves: 140 BRAM36 = 280)
+DEVICE = {"LUT": 53_200, "FF": 106_400, "DSP": 220, "BRAM_18K": 280}
+
+VIVADO_REPORT = "Vivado HLS report"
+RULE4ML_ESTIMATE = "estimate (rule4ml)"
+REFERENCE = "reference (original PYNQ_IA project, Vivado 2020.1)"
+
+#: Resource shares [%] published by the original project (its README), per model and stage:
+#: "Vanilla" and "Quantized+Pruned" are Vivado HLS estimates, "FPGA implementation" the
+#: post-implementation utilization. Shown only as labelled references.
+ORIGINAL_PROJECT: dict[str, dict[str, dict[str, float | None]]] = {
+    "jet_dnn": {
+        "Vanilla": {"BRAM_18K": 45, "DSP": 123, "FF": 31, "LUT": 101},
+        "Quantized+Pruned": {"BRAM_18K": 18, "DSP": 91, "FF": 20, "LUT": 114},
+        "FPGA implementation": {"BRAM_18K": 3, "DSP": 87, "FF": 17, "LUT": 34},
+    },
+    "mnist_cnn": {
+        "Quantized+Pruned": {"BRAM_18K": 41, "DSP": 4, "FF": 24, "LUT": 109},
+        "FPGA implementation": {"BRAM_18K": 33, "DSP": 5, "FF": 21, "LUT": 35},
+    },
+    "mnist_dnn": {
+        "Quantized+Pruned": {"BRAM_18K": 149, "DSP": 4, "FF": 49, "LUT": 325},
+        "FPGA implementation": {"BRAM_18K": 68, "DSP": 5, "FF": 47, "LUT": 68},
+    },
+}
+#: the original project's measured DMA cost per frame on the board (10,000-frame transfers)
+ORIGINAL_LATENCY_US_PER_FRAME = 59.0
+
+
+class ToolUnavailable(RuntimeError):
+    """A hardware tool (Vivado HLS, Vivado) is not installed; the message says what to do."""
+
+
+@dataclass
+class ResourceReport:
+    """Resources and latency of one design, with the source of the numbers."""
+
+    model: str
+    source: str
+    LUT: float
+    FF: float
+    DSP: float
+    BRAM_18K: float
+    latency_cycles: float | None = None
+    interval_cycles: float | None = None
+    clock_period_ns: float = 10.0
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def share(self) -> dict[str, float]:
+        """Each resource as a percentage of the xc7z020."""
+        return {key: 100.0 * getattr(self, key) / total for key, total in DEVICE.items()}
+
+    @property
+    def latency_us(self) -> float | None:
+        if self.latency_cycles is None:
+            return None
+        return self.latency_cycles * self.clock_period_ns / 1000.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "share_percent": self.share(), "latency_us": self.latency_us}
+
+
+def vivado_hls_available() -> bool:
+    return shutil.which("vivado_hls") is not None
+
+
+def report_from_project(project_dir: Path, model: str, clock_period_ns: float = 10.0):
+    """Read the C-synthesis report of an hls4ml project with hls4ml's parser."""
+    from hls4ml.report import parse_vivado_report
+
+    try:
+        report = parse_vivado_report(str(project_dir)) or {}
+    except (IndexError, OSError):  # hls4ml's parser fails this way on a project never built
+        report = {}
+    synth = report.get("CSynthesisReport")
+    if not synth:
+        raise FileNotFoundError(f"no HLS synthesis report in {project_dir}")
+    return ResourceReport(
+        model=model,
+        source=VIVADO_REPORT,
+        LUT=float(synth["LUT"]),
+        FF=float(synth["FF"]),
+        DSP=float(synth["DSP"]),
+        BRAM_18K=float(synth["BRAM_18K"]),
+        latency_cycles=float(synth["WorstLatency"]),
+        interval_cycles=float(synth["IntervalMax"]),
+        clock_period_ns=float(synth.get("TargetClockPeriod", clock_period_ns)),
+    )
+
+
+def synthesize(project) -> ResourceReport:
+    """HLS synthesis (and IP export, for the block design) of a :class:`HLSProject`."""
+    if not vivado_hls_available():
+        raise ToolUnavailable(
+            "vivado_hls is not on PATH: HLS synthesis needs Vivado HLS 2019.2 or 2020.1 "
+            "(source its settings64.sh first). Without it, use estimate()."
+        )
+    project.hls_model.build(csim=False, synth=True, export=True)
+    report = report_from_project(project.directory, project.name, project.settings.clock_period)
+    report.settings = asdict(project.settings)
+    return report
+
+
+def weight_precision(model) -> str:
+    """The ap_fixed type of a QKeras model's weights (ap_fixed<16,6> for a float model)."""
+    for layer in model.layers:
+        quantizer = getattr(layer, "kernel_quantizer_internal", None)
+        if quantizer is not None:
+            bits, integer = int(quantizer.bits), int(quantizer.integer)
+            return f"ap_fixed<{bits},{integer + 1}>"  # + the sign bit, as hls4ml types it
+    return "ap_fixed<16,6>"
+
+
+_ESTIMATOR = None
+
+
+def _estimator():
+    global _ESTIMATOR
+    if _ESTIMATOR is None:
+        from rule4ml.models.wrappers import MultiModelWrapper
+
+        _ESTIMATOR = MultiModelWrapper()
+        _ESTIMATOR.load_default_models()
+    return _ESTIMATOR
+
+
+def estimate(
+    architecture, name: str, *, strategy: str, reuse_factors: tuple[int, ...], precision: str
+) -> list[ResourceReport]:
+    """rule4ml's estimates for a model on the pynq-z2, one per reuse factor.
+
+    ``architecture`` is a plain Keras model of the design's topology (rule4ml cannot parse QKeras
+    layers, and reads no weights anyway); ``precision`` the design's weight type.
+    """
+    # one query per configuration: rule4ml's estimates for a configuration shift (by up to ~15 %
+    # in LUTs) with the other configurations predicted in the same call
+    rows = []
+    for rf in reuse_factors:
+        config = {
+            "board": "pynq-z2",
+            "model": {"strategy": strategy, "precision": precision, "reuse_factor": rf},
+        }
+        table = _estimator().predict(
+            [architecture],
+            hls_configs=[config],
+            vivado_versions="2020.1",
+            hls4ml_versions="1.1.0",
+            round_digits=3,
+        )
+        rows += table.to_dict("records")
+    return [
+        ResourceReport(
+            model=name,
+            source=RULE4ML_ESTIMATE,
+            LUT=float(row["LUT"]),
+            FF=float(row["FF"]),
+            DSP=float(row["DSP"]),
+            BRAM_18K=float(row["BRAM"]),
+            latency_cycles=float(row["CYCLES"]),
+            interval_cycles=float(row["INTERVAL"]),
+            settings={
+                "strategy": strategy,
+                "precision": precision,
+                "reuse_factor": int(row["Reuse Factor"]),
+            },
+        )
+        for row in rows
+    ]
+
+
+def _estimate_for(project, model, reuse_factors: tuple[int, ...]) -> list[ResourceReport]:
+    from pynq_ia import models
+
+    return estimate(
+        models.spec(project.name).build("float"),
+        project.name,
+        strategy=project.settings.strategy,
+        reuse_factors=reuse_factors,
+        precision=weight_precision(model),
+    )
+
+
+def resources(project, model) -> ResourceReport:
+    """The design's resources: synthesized when Vivado HLS is here, else estimated by rule4ml.
+
+    ``model`` is the (QKeras) model the project was converted from.
+    """
+    if vivado_hls_available():
+        return synthesize(project)
+    return _estimate_for(project, model, (project.settings.reuse_factor,))[0]
+
+
+def reuse_sweep(project, model, reuse_factors: tuple[int, ...]) -> list[ResourceReport]:
+    """Resources and latency of the design at several reuse factors.
+
+    With Vivado HLS each factor is converted into its own project and synthesized; without it,
+    rule4ml estimates them.
+    """
+    if not vivado_hls_available():
+        return _estimate_for(project, model, reuse_factors)
+    from pynq_ia import convert
+
+    reports = []
+    for reuse in reuse_factors:
+        variant = convert.hls_project(
+            project.name,
+            model,
+            settings=project.settings.with_reuse(reuse),
+            directory=project.directory.with_name(f"{project.directory.name}_rf{reuse}"),
+        )
+        reports.append(synthesize(variant))
+    return reports
