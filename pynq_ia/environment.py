@@ -26,6 +26,10 @@ SUPPORTED_VIVADO = ("2019.2", "2020.1")
 _PIN = re.compile(r"^\s*([A-Za-z0-9_.\-]+)(?:\[[^\]]*\])?\s*==\s*([^\s;#]+)")
 
 
+class ToolUnavailable(RuntimeError):
+    """A hardware tool (Vivado HLS, Vivado) is not installed; the message says what to do."""
+
+
 @dataclass(frozen=True)
 class PackageStatus:
     name: str

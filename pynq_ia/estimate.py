@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pynq_ia.environment import ToolUnavailable
+
 #: the PYNQ-Z2's device, xc7z020clg400-1 (BRAM counted in 18 kb halves: 140 BRAM36 = 280)
 DEVICE = {"LUT": 53_200, "FF": 106_400, "DSP": 220, "BRAM_18K": 280}
 
@@ -45,10 +47,6 @@ ORIGINAL_PROJECT: dict[str, dict[str, dict[str, float | None]]] = {
 }
 #: the original project's measured DMA cost per frame on the board (10,000-frame transfers)
 ORIGINAL_LATENCY_US_PER_FRAME = 59.0
-
-
-class ToolUnavailable(RuntimeError):
-    """A hardware tool (Vivado HLS, Vivado) is not installed; the message says what to do."""
 
 
 @dataclass

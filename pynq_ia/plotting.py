@@ -320,3 +320,107 @@ def reuse_factor_sweep(reports, *, title: str, label: str) -> Figure:
     stamp(fig, label)
     fig.tight_layout()
     return fig
+
+
+def block_diagram(design, *, label: str) -> Figure:
+    """The overlay's block design (a :class:`pynq_ia.blockdesign.BlockDesign`) as a figure."""
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+    fig, ax = plt.subplots(figsize=(11, 4.6))
+    ax.set_xlim(0, 11)
+    ax.set_ylim(0, 4.6)
+    ax.axis("off")
+
+    def box(x, y, w, h, title, lines, color):
+        ax.add_patch(
+            FancyBboxPatch(
+                (x, y),
+                w,
+                h,
+                boxstyle="round,pad=0.02,rounding_size=0.12",
+                facecolor=color,
+                edgecolor="0.25",
+                linewidth=1.4,
+            )
+        )
+        ax.text(
+            x + w / 2, y + h - 0.28, title, ha="center", va="top", fontsize=11, fontweight="bold"
+        )
+        for i, line in enumerate(lines):
+            ax.text(x + w / 2, y + h - 0.68 - 0.3 * i, line, ha="center", va="top", fontsize=8.5)
+
+    def arrow(x0, y0, x1, y1, text, color="0.2", offset=0.12):
+        ax.add_patch(
+            FancyArrowPatch(
+                (x0, y0), (x1, y1), arrowstyle="-|>", mutation_scale=14, linewidth=1.6, color=color
+            )
+        )
+        ax.text(
+            (x0 + x1) / 2,
+            (y0 + y1) / 2 + offset,
+            text,
+            ha="center",
+            va="bottom",
+            fontsize=8,
+            color=color,
+        )
+
+    dma, ip = design.dma, design.ip
+    box(
+        0.2,
+        0.9,
+        2.4,
+        3.2,
+        "Zynq PS7",
+        [
+            "ARM Cortex-A9 + DDR",
+            f"{design.gp_port} (registers)",
+            f"{design.hp_port} (data)",
+            f"FCLK_CLK0 {design.fclk0_mhz:g} MHz",
+        ],
+        "#dbeafe",
+    )
+    box(
+        3.9,
+        0.9,
+        2.6,
+        3.2,
+        f"AXI DMA ({dma.name})",
+        [
+            "simple mode, polled" if not dma.scatter_gather else "scatter-gather",
+            f"registers at {dma.base_address:#010x}",
+            f"memory side {dma.memory_map_width} bit",
+            f"max transfer {dma.max_transfer_bytes / 2**20:.0f} MiB",
+        ],
+        "#fef3c7",
+    )
+    box(
+        7.8,
+        0.9,
+        3.0,
+        3.2,
+        f"{ip.model}_axi ({ip.cell})",
+        [
+            "hls4ml IP, ap_ctrl_none",
+            f"in: {ip.n_in} x {ip.input_width} bit",
+            f"out: {ip.n_out} x {ip.output_width} bit",
+            f"HLS clock {design.hls_clock_period_ns:g} ns",
+        ],
+        "#dcfce7",
+    )
+    arrow(2.6, 3.55, 3.9, 3.55, "AXI-Lite (GP0)")
+    # arrows follow the data: DDR -> DMA (MM2S reads memory), DMA -> DDR (S2MM writes it)
+    arrow(2.6, 2.45, 3.9, 2.45, "MM2S: frames from DDR (HP0)")
+    arrow(3.9, 1.55, 2.6, 1.55, "S2MM: results to DDR (HP0)")
+    arrow(6.5, 3.0, 7.8, 3.0, f"AXIS in_r {dma.mm2s_stream_width} bit", color="#15803d")
+    arrow(7.8, 1.9, 6.5, 1.9, f"AXIS out_r {dma.s2mm_stream_width} bit", color="#15803d")
+    ax.text(
+        5.5,
+        0.35,
+        f"{design.design}: {design.part}, board part {design.board_part}",
+        ha="center",
+        fontsize=9,
+        color="0.3",
+    )
+    stamp(fig, label)
+    return fig

@@ -1,0 +1,352 @@
+"""The Vivado block design of a course overlay, as data, and the Tcl written from it.
+
+One overlay per model: the Zynq PS7, an AXI DMA in simple (register) mode and the hls4ml IP:
+
+    DDR <-> PS7 S_AXI_HP0 <-> AXI DMA M_AXI_MM2S/S2MM      (memory side, 32-bit words)
+    PS7 M_AXI_GP0 -> AXI DMA S_AXI_LITE                     (registers, at DMA_BASE_ADDRESS)
+    AXI DMA M_AXIS_MM2S -> <model>_axi in_r  -> network -> out_r -> AXI DMA S_AXIS_S2MM
+    PS7 FCLK_CLK0 (100 MHz) clocks everything; the DMA is polled (no interrupt lines).
+
+:class:`BlockDesign` is the single description; :func:`write_tcl` turns it into the Vivado Tcl
+that builds the bitstream, :func:`check_tcl` reads a Tcl file back and compares it with the
+description and with the HLS project it instantiates, and :meth:`AxiDma.hwh_parameters` are the
+values PYNQ's DMA driver reads from the overlay's ``.hwh``, which the emulated board uses too.
+
+hls4ml also writes a ``design.tcl``; we do not use it because it sets the DMA's memory-map width
+to the stream width (16 bits for our ``ap_fixed<16,...>`` words), below the 32-bit minimum of the
+AXI DMA, and it groups the cells into a hierarchy the driver would have to know about.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pynq_ia.convert import BOARD, HLS_SETTINGS, PART, HLSSettings
+
+BOARD_PART = "tul.com.tw:pynq-z2:part0:1.0"
+DMA_BASE_ADDRESS = 0x4040_0000
+DMA_ADDRESS_RANGE = 0x1_0000
+#: AXI DMA memory-map data width: 32 bits is the IP's minimum and what HP0 takes best
+MEMORY_MAP_WIDTH = 32
+#: the DMA's length registers have this many bits: one transfer moves at most 2**26 - 1 bytes
+LENGTH_WIDTH = 26
+
+#: AXI DMA registers (Xilinx PG021, simple mode): offsets from the DMA's base address
+DMA_REGISTERS: dict[str, int] = {
+    "MM2S_DMACR": 0x00,
+    "MM2S_DMASR": 0x04,
+    "MM2S_SA": 0x18,
+    "MM2S_SA_MSB": 0x1C,
+    "MM2S_LENGTH": 0x28,
+    "S2MM_DMACR": 0x30,
+    "S2MM_DMASR": 0x34,
+    "S2MM_DA": 0x48,
+    "S2MM_DA_MSB": 0x4C,
+    "S2MM_LENGTH": 0x58,
+}
+#: status register (DMASR) bits
+DMASR_HALTED = 0x0001
+DMASR_IDLE = 0x0002
+DMASR_INTERNAL_ERROR = 0x0010
+DMASR_SLAVE_ERROR = 0x0020
+DMASR_DECODE_ERROR = 0x0040
+DMASR_IOC_IRQ = 0x1000
+#: control register (DMACR) bits
+DMACR_RUN = 0x0001
+DMACR_RESET = 0x0004
+
+
+@dataclass(frozen=True)
+class AxiDma:
+    """The AXI DMA (v7.1) in simple mode, one channel each way."""
+
+    name: str
+    mm2s_stream_width: int
+    s2mm_stream_width: int
+    base_address: int = DMA_BASE_ADDRESS
+    address_range: int = DMA_ADDRESS_RANGE
+    scatter_gather: bool = False
+    memory_map_width: int = MEMORY_MAP_WIDTH
+    length_width: int = LENGTH_WIDTH
+    burst_size: int = 256
+
+    @property
+    def max_transfer_bytes(self) -> int:
+        return (1 << self.length_width) - 1
+
+    def tcl_config(self) -> dict[str, str]:
+        """The CONFIG.* values the Tcl sets on the DMA cell."""
+        return {
+            "c_include_sg": str(int(self.scatter_gather)),
+            "c_sg_length_width": str(self.length_width),
+            "c_sg_include_stscntrl_strm": "0",
+            "c_m_axi_mm2s_data_width": str(self.memory_map_width),
+            "c_m_axis_mm2s_tdata_width": str(self.mm2s_stream_width),
+            "c_mm2s_burst_size": str(self.burst_size),
+            "c_m_axi_s2mm_data_width": str(self.memory_map_width),
+            "c_s_axis_s2mm_tdata_width": str(self.s2mm_stream_width),
+            "c_s2mm_burst_size": str(self.burst_size),
+        }
+
+    def hwh_parameters(self) -> dict[str, str]:
+        """The DMA parameters as they appear in the overlay's ``.hwh`` (what PYNQ reads)."""
+        return {
+            **self.tcl_config(),
+            "c_include_mm2s": "1",
+            "c_include_s2mm": "1",
+            "c_micro_dma": "0",
+            "c_include_mm2s_dre": "0",
+            "c_include_s2mm_dre": "0",
+            "c_addr_width": "32",
+            "C_BASEADDR": hex(self.base_address),
+            "C_HIGHADDR": hex(self.base_address + self.address_range - 1),
+        }
+
+
+@dataclass(frozen=True)
+class NetworkIP:
+    """The hls4ml IP: ``<model>_axi`` with AXI-stream ports ``in_r`` and ``out_r``."""
+
+    model: str
+    n_in: int
+    n_out: int
+    input_type: str
+    output_type: str
+    input_width: int
+    output_width: int
+    cell: str = "nn"
+
+    @property
+    def vlnv(self) -> str:
+        return f"xilinx.com:hls:{self.model}_axi:1.0"
+
+
+@dataclass(frozen=True)
+class BlockDesign:
+    """A course overlay: PS7 + AXI DMA + the network IP, clocked by FCLK0."""
+
+    design: str
+    ip: NetworkIP
+    dma: AxiDma
+    hls_clock_period_ns: float
+    fclk0_mhz: float = 100.0
+    part: str = PART
+    board: str = BOARD
+    board_part: str = BOARD_PART
+    ps_cell: str = "ps7"
+    hp_port: str = "S_AXI_HP0"
+    gp_port: str = "M_AXI_GP0"
+    interrupts: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def fclk0_period_ns(self) -> float:
+        return 1000.0 / self.fclk0_mhz
+
+    def address_map(self) -> dict[str, tuple[int, int]]:
+        """Slave segment -> (base address, range) as the PS sees it."""
+        return {f"{self.dma.name}/S_AXI_LITE": (self.dma.base_address, self.dma.address_range)}
+
+    def bytes_per_frame(self) -> tuple[int, int]:
+        """Bytes moved to and from the IP for one frame."""
+        return self.ip.n_in * self.ip.input_width // 8, self.ip.n_out * self.ip.output_width // 8
+
+
+def describe(name: str, n_in: int, n_out: int, settings: HLSSettings | None = None) -> BlockDesign:
+    """The block design of model ``name`` (``n_in`` input and ``n_out`` output values)."""
+    settings = settings or HLS_SETTINGS[name]
+    if settings.float_io:
+        input_type = output_type = "float"
+        input_width = output_width = 32
+    else:
+        input_type, output_type = settings.input_precision, settings.output_precision
+        input_width = settings.input_format.width
+        output_width = settings.output_format.width
+    ip = NetworkIP(name, n_in, n_out, input_type, output_type, input_width, output_width)
+    dma = AxiDma("axi_dma", mm2s_stream_width=input_width, s2mm_stream_width=output_width)
+    return BlockDesign(name, ip, dma, hls_clock_period_ns=settings.clock_period)
+
+
+def describe_model(name: str, model, settings: HLSSettings | None = None) -> BlockDesign:
+    """:func:`describe` with the input and output sizes read from a Keras model."""
+    import numpy as np
+
+    n_in = int(np.prod(model.input_shape[1:]))
+    n_out = int(np.prod(model.output_shape[1:]))
+    return describe(name, n_in, n_out, settings)
+
+
+def _config_list(values: dict[str, str]) -> str:
+    return " ".join(f"CONFIG.{key} {{{value}}}" for key, value in values.items())
+
+
+def write_tcl(design: BlockDesign, ip_repo: str = "$ip_repo", jobs: int = 2) -> str:
+    """The Vivado Tcl that builds ``design`` into ``<design>.bit`` and ``<design>.hwh``.
+
+    Run as ``vivado -mode batch -source overlay.tcl -tclargs <ip_repo> <output_dir>`` (see
+    ``hw_builds/``).
+    """
+    d, ps, dma, ip = design.design, design.ps_cell, design.dma.name, design.ip.cell
+    clock = f"/{ps}/FCLK_CLK0 ({design.fclk0_mhz:g} MHz)"
+    return f"""\
+# {d}: PYNQ-Z2 overlay (PS7 + AXI DMA + hls4ml IP).
+# Written by pynq_ia.blockdesign.write_tcl from the design description; regenerate, do not edit.
+# usage: vivado -mode batch -source overlay.tcl -tclargs <hls ip repository> <output folder>
+set ip_repo [lindex $argv 0]
+set out_dir [lindex $argv 1]
+
+create_project {d}_overlay ./vivado_project -part {design.part} -force
+set_property board_part {design.board_part} [current_project]
+set_property ip_repo_paths {ip_repo} [current_project]
+update_ip_catalog
+create_bd_design "{d}"
+
+# Zynq PS7 with the board preset, the HP0 slave port for the DMA and FCLK0 for the fabric
+create_bd_cell -type ip -vlnv xilinx.com:ip:processing_system7:5.5 {ps}
+apply_bd_automation -rule xilinx.com:bd_rule:processing_system7 -config {{make_external "FIXED_IO, DDR" apply_board_preset "1" Master "Disable" Slave "Disable"}} [get_bd_cells {ps}]
+set_property -dict [list CONFIG.PCW_USE_S_AXI_HP0 {{1}} CONFIG.PCW_FPGA0_PERIPHERAL_FREQMHZ {{{design.fclk0_mhz:g}}}] [get_bd_cells {ps}]
+
+# AXI DMA in simple mode: memory side {design.dma.memory_map_width} bits, stream side the IP's words
+create_bd_cell -type ip -vlnv xilinx.com:ip:axi_dma:7.1 {dma}
+set_property -dict [list {_config_list(design.dma.tcl_config())}] [get_bd_cells {dma}]
+
+# the network
+create_bd_cell -type ip -vlnv {design.ip.vlnv} {ip}
+
+# registers on GP0, data through HP0
+apply_bd_automation -rule xilinx.com:bd_rule:axi4 -config {{Clk_master {{{clock}}} Clk_slave {{{clock}}} Clk_xbar {{{clock}}} Master {{/{ps}/{design.gp_port}}} Slave {{/{dma}/S_AXI_LITE}} ddr_seg {{Auto}} intc_ip {{New AXI Interconnect}} master_apm {{0}}}} [get_bd_intf_pins {dma}/S_AXI_LITE]
+apply_bd_automation -rule xilinx.com:bd_rule:axi4 -config {{Clk_master {{{clock}}} Clk_slave {{{clock}}} Clk_xbar {{{clock}}} Master {{/{dma}/M_AXI_MM2S}} Slave {{/{ps}/{design.hp_port}}} ddr_seg {{Auto}} intc_ip {{New AXI Interconnect}} master_apm {{0}}}} [get_bd_intf_pins {ps}/{design.hp_port}]
+apply_bd_automation -rule xilinx.com:bd_rule:axi4 -config {{Clk_master {{{clock}}} Clk_slave {{{clock}}} Clk_xbar {{{clock}}} Master {{/{dma}/M_AXI_S2MM}} Slave {{/{ps}/{design.hp_port}}} ddr_seg {{Auto}} intc_ip {{/axi_mem_intercon}} master_apm {{0}}}} [get_bd_intf_pins {dma}/M_AXI_S2MM]
+
+# streams: DMA -> network -> DMA
+connect_bd_intf_net [get_bd_intf_pins {dma}/M_AXIS_MM2S] [get_bd_intf_pins {ip}/in_r]
+connect_bd_intf_net [get_bd_intf_pins {ip}/out_r] [get_bd_intf_pins {dma}/S_AXIS_S2MM]
+apply_bd_automation -rule xilinx.com:bd_rule:clkrst -config {{Clk {{{clock}}} Freq {{{design.fclk0_mhz:g}}} Ref_Clk0 {{}} Ref_Clk1 {{}} Ref_Clk2 {{}}}} [get_bd_pins {ip}/ap_clk]
+
+# the DMA's registers where the driver expects them
+set_property offset {design.dma.base_address:#010x} [get_bd_addr_segs {{{ps}/Data/SEG_{dma}_Reg}}]
+set_property range {design.dma.address_range // 1024}K [get_bd_addr_segs {{{ps}/Data/SEG_{dma}_Reg}}]
+
+validate_bd_design
+save_bd_design
+add_files -norecurse [make_wrapper -files [get_files {d}.bd] -top]
+update_compile_order -fileset sources_1
+
+launch_runs impl_1 -to_step write_bitstream -jobs {jobs}
+wait_on_run impl_1
+if {{[get_property PROGRESS [get_runs impl_1]] != "100%"}} {{
+    error "implementation of {d} failed: see vivado_project/{d}_overlay.runs/impl_1"
+}}
+
+# the overlay: bitstream and hardware handoff, named as PYNQ expects (same base name)
+file mkdir $out_dir
+file copy -force [glob ./vivado_project/{d}_overlay.runs/impl_1/*.bit] [file join $out_dir {d}.bit]
+# (.srcs up to Vivado 2020.1, .gen from 2020.2 on)
+file copy -force [lindex [glob ./vivado_project/{d}_overlay.*/sources_1/bd/{d}/hw_handoff/{d}.hwh] 0] [file join $out_dir {d}.hwh]
+"""
+
+
+@dataclass(frozen=True)
+class Check:
+    what: str
+    expected: str
+    found: str
+
+    @property
+    def ok(self) -> bool:
+        return self.expected == self.found
+
+
+def _dict_setting(tcl: str, cell: str) -> dict[str, str]:
+    """CONFIG.* values of every ``set_property -dict [list ...] [get_bd_cells <cell>]``."""
+    values = {}
+    pattern = rf"set_property -dict \[list (.*?)\] \[get_bd_cells {re.escape(cell)}\]"
+    for body in re.findall(pattern, tcl):
+        values.update(dict(re.findall(r"CONFIG\.(\w+) \{([^}]*)\}", body)))
+    return values
+
+
+def _stream_width(axi_header: str, alias: str) -> int:
+    match = re.search(rf"typedef (ap_u?fixed<\s*(\d+)[^>]*>|float|double) {alias};", axi_header)
+    if not match:
+        raise ValueError(f"no {alias} typedef in the IP's AXI header")
+    return {"float": 32, "double": 64}.get(match.group(1)) or int(match.group(2))
+
+
+def check_tcl(tcl: str, design: BlockDesign, hls_project: Path | None = None) -> list[Check]:
+    """Compare a block-design Tcl with the description (and with the HLS project, if given).
+
+    Returns every check; :func:`assert_consistent` raises on the first mismatch.
+    """
+    ps = _dict_setting(tcl, design.ps_cell)
+    dma = _dict_setting(tcl, design.dma.name)
+    offset = re.search(r"set_property offset (0x[0-9a-fA-F]+) \[get_bd_addr_segs", tcl)
+    clocks = set(re.findall(r"FCLK_CLK0 \((\d+(?:\.\d+)?) MHz\)", tcl))
+    checks = [
+        Check("part", design.part, (re.findall(r"-part (\S+)", tcl) or [""])[0]),
+        Check("HP0 enabled", "1", ps.get("PCW_USE_S_AXI_HP0", "")),
+        Check("FCLK0 [MHz]", f"{design.fclk0_mhz:g}", ps.get("PCW_FPGA0_PERIPHERAL_FREQMHZ", "")),
+        Check("every clock is FCLK0 at", f"{design.fclk0_mhz:g}", ",".join(sorted(clocks))),
+        Check("DMA scatter-gather", "0", dma.get("c_include_sg", "")),
+        Check(
+            "DMA MM2S stream width",
+            str(design.ip.input_width),
+            dma.get("c_m_axis_mm2s_tdata_width", ""),
+        ),
+        Check(
+            "DMA S2MM stream width",
+            str(design.ip.output_width),
+            dma.get("c_s_axis_s2mm_tdata_width", ""),
+        ),
+        Check(
+            "DMA memory-map width >= 32",
+            "True",
+            str(
+                int(dma.get("c_m_axi_mm2s_data_width", "0")) >= 32
+                and int(dma.get("c_m_axi_s2mm_data_width", "0")) >= 32
+            ),
+        ),
+        Check(
+            "DMA base address",
+            f"{design.dma.base_address:#010x}",
+            offset.group(1).lower() if offset else "",
+        ),
+        Check(
+            "network IP",
+            design.ip.vlnv,
+            (re.findall(r"-vlnv (xilinx\.com:hls:\S+)", tcl) or [""])[0],
+        ),
+        Check("stream DMA -> IP", "1", str(int(f"{design.ip.cell}/in_r" in tcl))),
+        Check("stream IP -> DMA", "1", str(int(f"{design.ip.cell}/out_r" in tcl))),
+    ]
+    if hls_project is not None:
+        project = Path(hls_project)
+        project_tcl = (project / "project.tcl").read_text()
+        period = re.search(r"set clock_period ([\d.]+)", project_tcl)
+        header = (project / "firmware" / f"{design.ip.model}_axi.h").read_text()
+        checks += [
+            Check(
+                "HLS clock period = FCLK0 period [ns]",
+                f"{design.fclk0_period_ns:g}",
+                f"{float(period.group(1)):g}" if period else "",
+            ),
+            Check(
+                "IP input port width",
+                dma.get("c_m_axis_mm2s_tdata_width", ""),
+                str(_stream_width(header, "T_in")),
+            ),
+            Check(
+                "IP output port width",
+                dma.get("c_s_axis_s2mm_tdata_width", ""),
+                str(_stream_width(header, "T_out")),
+            ),
+        ]
+    return checks
+
+
+def assert_consistent(checks: list[Check]) -> None:
+    bad = [c for c in checks if not c.ok]
+    if bad:
+        lines = [f"{c.what}: expected {c.expected!r}, found {c.found!r}" for c in bad]
+        raise ValueError("block design does not match its description:\n" + "\n".join(lines))
