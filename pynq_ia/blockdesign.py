@@ -25,6 +25,10 @@ from pathlib import Path
 
 from pynq_ia.convert import BOARD, HLS_SETTINGS, PART, HLSSettings
 
+# the DMA's register map (Xilinx PG021) lives with the board-side code that uses it; it is part
+# of this description too
+from pynq_ia.dma_registers import DMA_REGISTERS  # noqa: F401
+
 BOARD_PART = "tul.com.tw:pynq-z2:part0:1.0"
 DMA_BASE_ADDRESS = 0x4040_0000
 DMA_ADDRESS_RANGE = 0x1_0000
@@ -32,30 +36,6 @@ DMA_ADDRESS_RANGE = 0x1_0000
 MEMORY_MAP_WIDTH = 32
 #: the DMA's length registers have this many bits: one transfer moves at most 2**26 - 1 bytes
 LENGTH_WIDTH = 26
-
-#: AXI DMA registers (Xilinx PG021, simple mode): offsets from the DMA's base address
-DMA_REGISTERS: dict[str, int] = {
-    "MM2S_DMACR": 0x00,
-    "MM2S_DMASR": 0x04,
-    "MM2S_SA": 0x18,
-    "MM2S_SA_MSB": 0x1C,
-    "MM2S_LENGTH": 0x28,
-    "S2MM_DMACR": 0x30,
-    "S2MM_DMASR": 0x34,
-    "S2MM_DA": 0x48,
-    "S2MM_DA_MSB": 0x4C,
-    "S2MM_LENGTH": 0x58,
-}
-#: status register (DMASR) bits
-DMASR_HALTED = 0x0001
-DMASR_IDLE = 0x0002
-DMASR_INTERNAL_ERROR = 0x0010
-DMASR_SLAVE_ERROR = 0x0020
-DMASR_DECODE_ERROR = 0x0040
-DMASR_IOC_IRQ = 0x1000
-#: control register (DMACR) bits
-DMACR_RUN = 0x0001
-DMACR_RESET = 0x0004
 
 
 @dataclass(frozen=True)

@@ -211,7 +211,8 @@ long pynq_ia_run_words(const {in_word} *in, {out_word} *out, long frames) {{
     for (long f = 0; f < frames; ++f) {{
         for (unsigned i = 0; i < N_IN; ++i) {{
             in_ap[i].data.range() = in[f * N_IN + i];  // the word's bits, as the DMA sends them
-            in_ap[i].last = (i == N_IN - 1);
+            // the DMA asserts TLAST once, on the last word of a transfer (= this call)
+            in_ap[i].last = (f == frames - 1 && i == N_IN - 1);
         }}
         {name}_axi(in_ap, out_ap);
         for (unsigned i = 0; i < N_OUT; ++i) {{

@@ -32,7 +32,7 @@ DESIGNS = ("jet_dnn", "mnist_dnn", "mnist_cnn")
 #: input and output values per frame of each design (the models' shapes)
 FRAME_SIZES = {"jet_dnn": (16, 5), "mnist_dnn": (784, 10), "mnist_cnn": (784, 10)}
 #: modules the board needs: numpy + pynq only
-BOARD_MODULES = ("__init__.py", "fixed_point.py", "driver.py")
+BOARD_MODULES = ("__init__.py", "dma_registers.py", "fixed_point.py", "driver.py")
 BOARD_CHAPTER = "07_pynq_dma_inference"
 
 

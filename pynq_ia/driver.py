@@ -1,0 +1,214 @@
+"""The board-side driver: DMA inference on a course overlay with PYNQ (numpy + pynq only).
+
+The same code runs on a PYNQ-Z2 (``pynq.Overlay`` of ``hw_builds/<design>/<design>.bit``) and on
+the emulated board of :mod:`pynq_ia.emulation`; it talks to PYNQ's own ``pynq.lib.dma.DMA``.
+
+What :meth:`NeuralNetworkOverlay.predict` does for a batch of any size:
+
+1. validates the input (shape, numeric dtype, no NaN/inf);
+2. encodes it to the IP's ``ap_fixed`` words in vectorized numpy, straight into the DMA input
+   buffer, rounding and saturating as the IP's type does, and counts saturated values;
+3. transfers it in chunks that fit the buffers (allocated once, reused, never replaced), with a
+   timeout on every wait: a stuck DMA raises :class:`DMATimeout` instead of hanging;
+4. decodes the output words into a new float array (the DMA buffer stays the DMA's).
+
+It imports neither TensorFlow nor hls4ml, and works with PYNQ 3.0 and 3.1.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pynq_ia.dma_registers import DMA_REGISTERS, describe_status
+from pynq_ia.fixed_point import FixedPoint
+
+DEFAULT_TIMEOUT_S = 2.0
+
+
+class DMATimeout(TimeoutError):
+    """The DMA did not finish in time (the IP stopped answering, or lost a frame)."""
+
+
+class DMAError(RuntimeError):
+    """The DMA reported an error in its status register (and halted)."""
+
+
+@dataclass
+class Timing:
+    """Where the time of one ``predict`` call went (seconds), and the resulting rate."""
+
+    frames: int = 0
+    chunks: int = 0
+    encode: float = 0.0
+    transfer: float = 0.0
+    decode: float = 0.0
+    total: float = 0.0
+    saturated: int = 0
+    chunk_seconds: list[float] = field(default_factory=list)
+
+    @property
+    def frames_per_second(self) -> float:
+        return self.frames / self.total if self.total > 0 else float("inf")
+
+    @property
+    def latency_us_per_frame(self) -> float:
+        return 1e6 * self.total / self.frames if self.frames else float("nan")
+
+
+class NeuralNetworkOverlay:
+    """An hls4ml network behind an AXI DMA, driven through PYNQ.
+
+    ``dma`` is a ``pynq.lib.dma.DMA`` (``overlay.axi_dma`` on the board); ``device`` the PYNQ
+    device that owns the memory (``overlay.device``). ``n_in``/``n_out`` are the values per
+    frame and ``input_type``/``output_type`` the AXI word types, e.g.
+    ``"ap_fixed<16,6,AP_RND_CONV,AP_SAT>"``. Buffers hold ``buffer_frames`` frames.
+    """
+
+    def __init__(
+        self,
+        dma,
+        device,
+        *,
+        n_in: int,
+        n_out: int,
+        input_type: str,
+        output_type: str,
+        buffer_frames: int = 1024,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+    ):
+        import pynq
+
+        if buffer_frames < 1:
+            raise ValueError("buffer_frames must be at least 1")
+        self.dma = dma
+        self.device = device
+        self.n_in, self.n_out = int(n_in), int(n_out)
+        self.input_format = FixedPoint.parse(input_type)
+        self.output_format = FixedPoint.parse(output_type)
+        self.buffer_frames = int(buffer_frames)
+        self.timeout_s = float(timeout_s)
+        self.input_buffer = pynq.allocate(
+            shape=(self.buffer_frames, self.n_in), dtype=self.input_format.dtype, target=device
+        )
+        self.output_buffer = pynq.allocate(
+            shape=(self.buffer_frames, self.n_out), dtype=self.output_format.dtype, target=device
+        )
+        self.saturated_total = 0
+
+    @classmethod
+    def from_overlay(cls, overlay, manifest: dict[str, Any], **kwargs) -> NeuralNetworkOverlay:
+        """Driver for a loaded ``pynq.Overlay`` described by its ``manifest.json``."""
+        io = manifest["io"]
+        return cls(
+            overlay.axi_dma,
+            overlay.device,
+            n_in=io["n_in"],
+            n_out=io["n_out"],
+            input_type=io["input"],
+            output_type=io["output"],
+            **kwargs,
+        )
+
+    @classmethod
+    def load(cls, bitfile: str | Path, **kwargs) -> NeuralNetworkOverlay:
+        """Download ``<design>.bit`` to the board, after checking it against its manifest."""
+        import hashlib
+
+        import pynq
+
+        bitfile = Path(bitfile)
+        manifest = json.loads((bitfile.parent / "manifest.json").read_text())
+        for path in (bitfile, bitfile.with_suffix(".hwh")):
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            if digest != manifest["sha256"].get(path.name):
+                raise RuntimeError(f"{path} does not match manifest.json: refusing to load it")
+        return cls.from_overlay(pynq.Overlay(str(bitfile)), manifest, **kwargs)
+
+    # ------------------------------------------------------------------------------ validation
+
+    def _validate(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x)
+        if x.dtype.kind not in "fiu":
+            raise TypeError(f"inputs must be numeric, not {x.dtype}")
+        if x.ndim == 1 and x.size == self.n_in:
+            x = x[None, :]
+        if x.ndim < 2 or int(np.prod(x.shape[1:])) != self.n_in:
+            raise ValueError(
+                f"inputs must have shape (frames, {self.n_in}) or (frames, ...) with "
+                f"{self.n_in} values per frame, not {x.shape}"
+            )
+        x = x.reshape(len(x), self.n_in)
+        if x.dtype.kind == "f" and not np.isfinite(x).all():
+            bad = int(np.count_nonzero(~np.isfinite(x)))
+            raise ValueError(f"inputs contain {bad} NaN or infinite values")
+        return x
+
+    # -------------------------------------------------------------------------------- transfer
+
+    def _wait(self, channel, name: str, deadline: float) -> None:
+        """Poll a channel until idle; raise on a DMA error or when the deadline passes."""
+        status_register = DMA_REGISTERS["MM2S_DMASR" if "MM2S" in name else "S2MM_DMASR"]
+        while not channel.idle:
+            if channel.error:
+                # an error halts the channel: PYNQ's wait() would only say "not started"
+                status = self.dma.mmio.read(status_register)
+                raise DMAError(f"DMA {name}: " + "; ".join(describe_status(status)))
+            if time.perf_counter() > deadline:
+                raise DMATimeout(
+                    f"DMA {name} did not finish within {self.timeout_s:g} s: the IP is not "
+                    "answering (wrong overlay, or a frame was lost). Reload the overlay."
+                )
+        channel.wait()  # idle now: invalidates the receive buffer and records the length
+
+    def _transfer(self, frames: int) -> None:
+        send, recv = self.dma.sendchannel, self.dma.recvchannel
+        bytes_in = frames * self.n_in * self.input_format.dtype.itemsize
+        bytes_out = frames * self.n_out * self.output_format.dtype.itemsize
+        deadline = time.perf_counter() + self.timeout_s
+        send.transfer(self.input_buffer, nbytes=bytes_in)
+        recv.transfer(self.output_buffer, nbytes=bytes_out)
+        self._wait(send, "send (MM2S)", deadline)
+        self._wait(recv, "receive (S2MM)", deadline)
+        if recv.transferred != bytes_out:
+            raise RuntimeError(f"received {recv.transferred} bytes, expected {bytes_out}")
+
+    # --------------------------------------------------------------------------------- predict
+
+    def predict(self, x: np.ndarray, *, timing: bool = False):
+        """Class scores (frames, n_out) for inputs (frames, n_in); with ``timing`` also a Timing."""
+        start = time.perf_counter()
+        x = self._validate(x)
+        frames = len(x)
+        out = np.empty((frames, self.n_out), dtype=self.output_format.float_dtype)
+        stats = Timing(frames=frames)
+        for first in range(0, frames, self.buffer_frames):
+            count = min(self.buffer_frames, frames - first)
+            t0 = time.perf_counter()
+            _, saturated = self.input_format.encode(
+                x[first : first + count], out=self.input_buffer[:count]
+            )
+            t1 = time.perf_counter()
+            self._transfer(count)
+            t2 = time.perf_counter()
+            self.output_format.decode(self.output_buffer[:count], out=out[first : first + count])
+            t3 = time.perf_counter()
+            stats.encode += t1 - t0
+            stats.transfer += t2 - t1
+            stats.decode += t3 - t2
+            stats.saturated += saturated
+            stats.chunks += 1
+            stats.chunk_seconds.append(t3 - t0)
+        stats.total = time.perf_counter() - start
+        self.saturated_total += stats.saturated
+        return (out, stats) if timing else out
+
+    @property
+    def buffer_addresses(self) -> tuple[int, int]:
+        """Physical addresses of the input and output buffers (stable for the driver's life)."""
+        return self.input_buffer.physical_address, self.output_buffer.physical_address
