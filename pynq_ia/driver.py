@@ -29,6 +29,18 @@ from pynq_ia.dma_registers import DMA_REGISTERS, describe_status
 from pynq_ia.fixed_point import FixedPoint
 
 DEFAULT_TIMEOUT_S = 2.0
+DEVICE_TREE_COMPATIBLE = Path("/proc/device-tree/compatible")
+
+
+def running_on_board(compatible: Path = DEVICE_TREE_COMPATIBLE) -> bool:
+    """True on a Zynq-7000 board (where a PYNQ image can load bitstreams with ``pynq.Overlay``).
+
+    The board's device tree names the SoC family; x86 machines have no device tree at all.
+    """
+    try:
+        return b"xlnx,zynq-7000" in Path(compatible).read_bytes()
+    except OSError:
+        return False
 
 
 class DMATimeout(TimeoutError):
@@ -212,3 +224,89 @@ class NeuralNetworkOverlay:
     def buffer_addresses(self) -> tuple[int, int]:
         """Physical addresses of the input and output buffers (stable for the driver's life)."""
         return self.input_buffer.physical_address, self.output_buffer.physical_address
+
+
+@dataclass
+class DesignSession:
+    """A driver ready to run, with the test frames and the expected (C-simulation) scores."""
+
+    name: str
+    driver: NeuralNetworkOverlay
+    x: np.ndarray
+    y: np.ndarray
+    class_names: tuple[str, ...]
+    reference_scores: np.ndarray
+    fidelity: str  # "board" or "emulation"
+
+
+def open_board_design(name: str, folder: str | Path = ".", **kwargs) -> DesignSession:
+    """On the PYNQ-Z2: the overlay and test data of a board package (``hw_builds`` package)."""
+    folder = Path(folder)
+    driver = NeuralNetworkOverlay.load(folder / f"{name}.bit", **kwargs)
+    with np.load(folder / "test_data.npz") as data:
+        return DesignSession(
+            name,
+            driver,
+            data["x"],
+            data["y"],
+            tuple(str(c) for c in data["class_names"]),
+            data["hls4ml_scores"],
+            "board",
+        )
+
+
+def batch_sweep(
+    driver: NeuralNetworkOverlay, x: np.ndarray, sizes: list[int], repeats: int = 5
+) -> list[dict[str, float]]:
+    """Best-of-``repeats`` wall time of ``predict`` for each batch size (frames from ``x``)."""
+    rows = []
+    for size in sizes:
+        batch = np.resize(x, (size, *x.shape[1:]))
+        best = min(
+            (driver.predict(batch, timing=True)[1] for _ in range(repeats)), key=lambda t: t.total
+        )
+        rows.append(
+            {
+                "batch": size,
+                "seconds": best.total,
+                "frames_per_second": best.frames_per_second,
+                "us_per_frame": best.latency_us_per_frame,
+                "encode_s": best.encode,
+                "transfer_s": best.transfer,
+                "decode_s": best.decode,
+            }
+        )
+    return rows
+
+
+def fit_cost_model(rows: list[dict[str, float]]) -> dict[str, float]:
+    """Least-squares fit of seconds = fixed + per_frame * batch over a :func:`batch_sweep`."""
+    batch = np.array([r["batch"] for r in rows], dtype=float)
+    seconds = np.array([r["seconds"] for r in rows])
+    per_frame, fixed = np.polyfit(batch, seconds, 1)
+    return {"fixed_us": 1e6 * fixed, "per_frame_us": 1e6 * per_frame}
+
+
+def one_vs_rest_auc(scores: np.ndarray, labels: np.ndarray) -> list[float]:
+    """ROC AUC of each class against the rest, with numpy only (ties count one half).
+
+    The AUC is the probability that a random frame of the class scores higher than a random
+    frame of another class (Mann-Whitney U), computed from average ranks.
+    """
+    aucs = []
+    for c in range(scores.shape[1]):
+        values = scores[:, c]
+        order = np.argsort(values, kind="mergesort")
+        sorted_values = values[order]
+        ranks = np.empty(len(values), dtype=np.float64)
+        # average ranks over runs of equal scores
+        _, first, counts = np.unique(sorted_values, return_index=True, return_counts=True)
+        average = first + (counts + 1) / 2.0
+        ranks[order] = np.repeat(average, counts)
+        positive = labels == c
+        n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+        if n_pos == 0 or n_neg == 0:
+            aucs.append(float("nan"))
+            continue
+        aucs.append(float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)))
+    return aucs

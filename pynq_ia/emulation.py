@@ -267,3 +267,31 @@ def emulated_driver(design: BlockDesign, runner, **kwargs):
     )
     driver.overlay = overlay
     return driver
+
+
+def open_emulated_design(name: str, *, frames: int | None = None, **kwargs):
+    """Off the board: the design's emulated overlay, its test frames and C-simulation scores.
+
+    Loads (or trains) the QKeras model, compiles its hls4ml C simulation and describes its block
+    design, exactly as chapter 4 and 6 do; ``frames`` limits the test set.
+    """
+    from pynq_ia import convert, models
+    from pynq_ia.blockdesign import describe_model
+    from pynq_ia.driver import DesignSession
+
+    spec = models.spec(name)
+    dataset = models.load_dataset(spec.task)
+    model = models.trained_model(name, "qkeras", dataset)
+    project = convert.hls_project(name, model)
+    design = describe_model(name, model)
+    count = len(dataset.y_test) if frames is None else min(frames, len(dataset.y_test))
+    x = dataset.x_test[:count].reshape(count, -1)
+    return DesignSession(
+        name=name,
+        driver=emulated_driver(design, project.words, **kwargs),
+        x=x,
+        y=dataset.y_test[:count],
+        class_names=dataset.class_names,
+        reference_scores=project.hls4ml_predict(x),
+        fidelity="emulation",
+    )

@@ -112,18 +112,11 @@ def vivado_hls_available() -> bool:
     return shutil.which("vivado_hls") is not None
 
 
-DEVICE_TREE_COMPATIBLE = Path("/proc/device-tree/compatible")
+def on_pynq_board(compatible: Path | None = None) -> bool:
+    """True on a Zynq-7000 board (see :func:`pynq_ia.driver.running_on_board`)."""
+    from pynq_ia.driver import DEVICE_TREE_COMPATIBLE, running_on_board
 
-
-def on_pynq_board(compatible: Path = DEVICE_TREE_COMPATIBLE) -> bool:
-    """True on a Zynq-7000 board (where a PYNQ image can load bitstreams with ``pynq.Overlay``).
-
-    The board's device tree names the SoC family; x86 machines have no device tree at all.
-    """
-    try:
-        return b"xlnx,zynq-7000" in Path(compatible).read_bytes()
-    except OSError:
-        return False
+    return running_on_board(compatible or DEVICE_TREE_COMPATIBLE)
 
 
 @dataclass(frozen=True)

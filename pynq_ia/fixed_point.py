@@ -83,20 +83,24 @@ class FixedPoint:
         ``out`` (same shape, dtype :attr:`dtype`) receives the words when given, e.g. a DMA
         buffer, avoiding a copy.
         """
-        scaled = np.asarray(x, dtype=np.float64) * self.scale
+        x = np.asarray(x)
+        # float32 inputs stay float32: scaling by a power of two and rounding are exact there
+        # for 8- and 16-bit words; anything else is computed in float64
+        work = np.float32 if x.dtype == np.float32 and self.width < 32 else np.float64
+        ints = np.multiply(x, work(self.scale), dtype=work)
         if self.rounding == "AP_RND_CONV":
-            ints = np.rint(scaled)
+            np.rint(ints, out=ints)
         elif self.rounding == "AP_RND":
-            ints = np.floor(scaled + 0.5)
+            np.floor(np.add(ints, work(0.5), out=ints), out=ints)
         else:
-            ints = np.floor(scaled)
+            np.floor(ints, out=ints)
         low, high = self.word_range
-        out_of_range = int(np.count_nonzero((ints < low) | (ints > high)))
+        out_of_range = int(np.count_nonzero(ints < low) + np.count_nonzero(ints > high))
         if self.overflow == "AP_SAT":
             np.clip(ints, low, high, out=ints)
-        else:
+        elif out_of_range:
             modulus = float(1 << self.width)
-            ints = np.mod(ints - low, modulus) + low
+            ints = np.mod(ints.astype(np.float64) - low, modulus) + low
         if out is None:
             out = np.empty(ints.shape, dtype=self.dtype)
         out[...] = ints

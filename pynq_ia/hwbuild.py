@@ -32,7 +32,7 @@ DESIGNS = ("jet_dnn", "mnist_dnn", "mnist_cnn")
 #: input and output values per frame of each design (the models' shapes)
 FRAME_SIZES = {"jet_dnn": (16, 5), "mnist_dnn": (784, 10), "mnist_cnn": (784, 10)}
 #: modules the board needs: numpy + pynq only
-BOARD_MODULES = ("__init__.py", "dma_registers.py", "fixed_point.py", "driver.py")
+BOARD_MODULES = ("__init__.py", "dma_registers.py", "fixed_point.py", "driver.py", "plotting.py")
 BOARD_CHAPTER = "07_pynq_dma_inference"
 
 
@@ -201,12 +201,17 @@ def package(design: str, *, test_frames: int = 2000) -> Path:
             raise OverlayError(f"board module {module} is missing from pynq_ia")
         shutil.copy2(source, folder / "pynq_ia" / module)
     dataset = models.load_dataset(models.spec(design).task)
+    model = models.trained_model(design, "qkeras", dataset)
+    project = convert.hls_project(design, model)
     count = min(test_frames, len(dataset.y_test))
+    x = dataset.x_test[:count].reshape(count, -1).astype(np.float32)
     np.savez_compressed(
         folder / "test_data.npz",
-        x=dataset.x_test[:count].reshape(count, -1).astype(np.float32),
+        x=x,
         y=dataset.y_test[:count],
         class_names=np.array(dataset.class_names),
+        # what the board must reproduce bit for bit: the C simulation of the same IP
+        hls4ml_scores=project.hls4ml_predict(x),
     )
     chapter = artifacts.REPO_ROOT / "book" / "chapters" / f"{BOARD_CHAPTER}.md"
     nbformat.write(jupytext.read(chapter), folder / f"{BOARD_CHAPTER}.ipynb")

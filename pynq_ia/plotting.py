@@ -424,3 +424,24 @@ def block_diagram(design, *, label: str) -> Figure:
     )
     stamp(fig, label)
     return fig
+
+
+def batch_sweep(rows_by_model: dict[str, list[dict]], *, label: str) -> Figure:
+    """Throughput and time per frame against the batch size, one line per model."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.9))
+    for name, rows in rows_by_model.items():
+        batch = [r["batch"] for r in rows]
+        left.plot(batch, [r["frames_per_second"] for r in rows], "o-", label=name)
+        right.plot(batch, [r["us_per_frame"] for r in rows], "o-", label=name)
+    for ax in (left, right):
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("frames per predict() call")
+        ax.legend(frameon=False)
+    left.set_ylabel("frames / s")
+    left.set_title("throughput")
+    right.set_ylabel("µs per frame")
+    right.set_title("time per frame (DMA + host encode/decode)")
+    stamp(fig, label)
+    fig.tight_layout()
+    return fig

@@ -136,3 +136,15 @@ def test_emulated_board_is_registered_with_pynq():
 
     assert issubclass(emulation.EmulatedBoard, pynq.Device)
     assert emulation.EmulatedBoard in pynq.pl_server.device.DeviceMeta._subclasses.values()
+
+
+def test_numpy_auc_matches_scikit_learn():
+    from sklearn.metrics import roc_auc_score
+
+    from pynq_ia.driver import one_vs_rest_auc
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, 500)
+    scores = np.round(rng.dirichlet(np.ones(3), 500) + 0.3 * np.eye(3)[labels], 2)  # with ties
+    expected = [roc_auc_score(labels == c, scores[:, c]) for c in range(3)]
+    np.testing.assert_allclose(one_vs_rest_auc(scores, labels), expected, rtol=1e-12)

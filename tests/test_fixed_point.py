@@ -127,3 +127,17 @@ def test_encode_into_a_buffer_and_roundtrip():
     words, saturated = fmt.encode(x, out=buffer)
     assert words is buffer and saturated == 0
     assert np.max(np.abs(fmt.decode(buffer) - x)) <= 2**-11
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.floats(-2000, 2000, allow_nan=False, width=32), min_size=1, max_size=64),
+    st.sampled_from(FORMATS[:5]),
+)
+def test_float32_fast_path_equals_float64(values, text):
+    fmt = FixedPoint.parse(text)
+    x32 = np.array(values, dtype=np.float32)
+    words32, count32 = fmt.encode(x32)
+    words64, count64 = fmt.encode(x32.astype(np.float64))
+    np.testing.assert_array_equal(words32, words64)
+    assert count32 == count64
