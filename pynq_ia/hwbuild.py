@@ -174,15 +174,18 @@ def build(design: str, *, jobs: int = 2) -> dict[str, Any]:
     return manifest
 
 
-def package(design: str, *, test_frames: int = 2000) -> Path:
-    """A folder and tarball with everything the board needs for chapter 7 and this design."""
+def package(design: str, *, test_frames: int = 2000, folder: Path | None = None) -> Path:
+    """A folder and tarball with everything the board needs for chapter 7 and this design.
+
+    The folder is ``hw_builds/<design>/package`` unless given; returns the tarball's path.
+    """
     import jupytext
     import nbformat
     import numpy as np
 
     from pynq_ia import models
 
-    folder = design_dir(design) / "package"
+    folder = Path(folder) if folder else design_dir(design) / "package"
     if folder.exists():
         shutil.rmtree(folder)
     (folder / "pynq_ia").mkdir(parents=True)

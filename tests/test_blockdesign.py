@@ -156,3 +156,62 @@ def test_no_overlays_are_tracked(repo_root):
         ["git", "ls-files", "hw_builds"], cwd=repo_root, capture_output=True, text=True, check=True
     ).stdout.split()
     assert not [f for f in tracked if f.endswith((".bit", ".hwh"))]
+
+
+@pytest.mark.slow
+def test_board_package(tmp_path, capsys):
+    import tarfile
+
+    import numpy as np
+
+    tarball = hwbuild.package("mnist_cnn", test_frames=50, folder=tmp_path / "package")
+    folder = tmp_path / "package"
+    assert "packaging without an overlay" in capsys.readouterr().out  # none built here
+    assert not list(folder.glob("*.bit"))  # never a placeholder overlay
+    for module in hwbuild.BOARD_MODULES:
+        assert (folder / "pynq_ia" / module).is_file()
+    notebook = folder / f"{hwbuild.BOARD_CHAPTER}.ipynb"
+    assert notebook.is_file() and '"cells"' in notebook.read_text()
+    with np.load(folder / "test_data.npz") as data:
+        assert data["x"].shape == (50, 784) and data["hls4ml_scores"].shape == (50, 10)
+        assert list(data["class_names"]) == [str(d) for d in range(10)]
+    with tarfile.open(tarball) as archive:
+        assert "mnist_cnn_board_package/test_data.npz" in archive.getnames()
+
+
+def test_board_modules_need_only_numpy_and_pynq():
+    import ast
+    from pathlib import Path
+
+    allowed = {
+        "numpy",
+        "pynq",
+        "pynq_ia",
+        "matplotlib",
+        "__future__",
+        "json",
+        "time",
+        "re",
+        "dataclasses",
+        "pathlib",
+        "typing",
+        "os",
+        "hashlib",
+        "collections",
+    }
+    package_dir = Path(hwbuild.__file__).parent
+    for module in hwbuild.BOARD_MODULES:
+        tree = ast.parse((package_dir / module).read_text())
+        # module-level imports: what importing the module on the board needs (functions the
+        # board chapter does not call may import more, lazily)
+        for node in tree.body:
+            if isinstance(node, ast.Import):
+                roots = {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                roots = {node.module.split(".")[0]}
+            else:
+                continue
+            assert roots <= allowed, (module, roots)
+            if "pynq_ia" in roots and isinstance(node, ast.ImportFrom):
+                imported = node.module.split(".")[1] + ".py" if "." in node.module else None
+                assert imported is None or imported in hwbuild.BOARD_MODULES, (module, node.module)
