@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from pynq_ia import artifacts
+from pynq_ia.artifacts import sha256_file
 from pynq_ia.jet_features import FEATURE_NAMES
 from pynq_ia.jet_simulation import CLASS_NAMES as JET_CLASSES
 from pynq_ia.jet_simulation import RECIPE_VERSION, simulate_jets
@@ -100,14 +101,6 @@ def cache_dir() -> Path:
     path = artifacts.root() / "datasets"
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def sha256_array(array: np.ndarray) -> str:

@@ -15,7 +15,6 @@ Command line (what ``make -C hw_builds ...`` runs)::
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import platform
 import shutil
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from pynq_ia import artifacts, blockdesign, convert, environment
+from pynq_ia.artifacts import sha256_file
 
 HW_BUILDS = artifacts.REPO_ROOT / "hw_builds"
 DESIGNS = ("jet_dnn", "mnist_dnn", "mnist_cnn")
@@ -62,14 +62,6 @@ def write_design_tcl(design: str) -> Path:
     return path
 
 
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def overlay_files(design: str, folder: Path | None = None) -> tuple[Path, Path]:
     folder = folder or design_dir(design)
     return folder / f"{design}.bit", folder / f"{design}.hwh"
@@ -97,7 +89,7 @@ def verify_overlay(design: str, folder: Path | None = None) -> dict[str, Any]:
     manifest = json.loads(manifest_file.read_text())
     for path in (bit, hwh):
         expected = manifest.get("sha256", {}).get(path.name)
-        actual = sha256(path)
+        actual = sha256_file(path)
         if expected != actual:
             raise OverlayError(
                 f"{path} does not match its manifest: sha256 {actual[:16]}..., "
@@ -152,7 +144,7 @@ def build(design: str, *, jobs: int = 2) -> dict[str, Any]:
     model_file = models.model_path(design, "qkeras")
     manifest = {
         "design": design,
-        "model": {"file": model_file.name, "sha256": sha256(model_file)},
+        "model": {"file": model_file.name, "sha256": sha256_file(model_file)},
         "metrics": artifacts.load_metrics(design).get("qkeras", {}).get("fingerprint"),
         "hls4ml_config": convert.hls_config(model, project.settings),
         "tools": {
@@ -168,7 +160,7 @@ def build(design: str, *, jobs: int = 2) -> dict[str, Any]:
             "n_out": bd.ip.n_out,
         },
         "dma": {"base_address": hex(bd.dma.base_address), **bd.dma.tcl_config()},
-        "sha256": {bit.name: sha256(bit), hwh.name: sha256(hwh)},
+        "sha256": {bit.name: sha256_file(bit), hwh.name: sha256_file(hwh)},
     }
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")
     return manifest

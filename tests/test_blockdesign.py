@@ -107,7 +107,7 @@ def _fake_overlay(folder, design="jet_dnn"):
     hwh.write_text("<EDKSYSTEM/>")
     manifest = {
         "design": design,
-        "sha256": {bit.name: hwbuild.sha256(bit), hwh.name: hwbuild.sha256(hwh)},
+        "sha256": {bit.name: hwbuild.sha256_file(bit), hwh.name: hwbuild.sha256_file(hwh)},
     }
     (folder / "manifest.json").write_text(json.dumps(manifest))
     return bit, hwh
