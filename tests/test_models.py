@@ -148,3 +148,12 @@ def test_accuracy_floors():
     assert models.accuracy_floor("jet_dnn", PROFILES["full"], "real") == 0.76
     assert models.accuracy_floor("jet_dnn", PROFILES["full"], "simulated") < 0.76
     assert models.accuracy_floor("jet_dnn", PROFILES["ci"], "simulated") > 0.2  # above chance
+
+
+def test_compression_tolerance():
+    from pynq_ia.profile import PROFILES
+
+    assert models.compression_tolerance("jet_dnn", PROFILES["full"], "real") == 0.01
+    assert models.compression_tolerance("mnist_cnn", PROFILES["full"]) == 0.01
+    assert models.compression_tolerance("jet_dnn", PROFILES["full"], "simulated") == 0.02
+    assert models.compression_tolerance("jet_dnn", PROFILES["ci"], "simulated") == 0.08
