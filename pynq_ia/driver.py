@@ -163,9 +163,8 @@ class NeuralNetworkOverlay:
 
     # -------------------------------------------------------------------------------- transfer
 
-    def _wait(self, channel, name: str, deadline: float) -> None:
+    def _wait(self, channel, name: str, status_register: int, deadline: float) -> None:
         """Poll a channel until idle; raise on a DMA error or when the deadline passes."""
-        status_register = DMA_REGISTERS["MM2S_DMASR" if "MM2S" in name else "S2MM_DMASR"]
         while not channel.idle:
             if channel.error:
                 # an error halts the channel: PYNQ's wait() would only say "not started"
@@ -185,8 +184,8 @@ class NeuralNetworkOverlay:
         deadline = time.perf_counter() + self.timeout_s
         send.transfer(self.input_buffer, nbytes=bytes_in)
         recv.transfer(self.output_buffer, nbytes=bytes_out)
-        self._wait(send, "send (MM2S)", deadline)
-        self._wait(recv, "receive (S2MM)", deadline)
+        self._wait(send, "send (MM2S)", DMA_REGISTERS["MM2S_DMASR"], deadline)
+        self._wait(recv, "receive (S2MM)", DMA_REGISTERS["S2MM_DMASR"], deadline)
         if recv.transferred != bytes_out:
             raise RuntimeError(f"received {recv.transferred} bytes, expected {bytes_out}")
 

@@ -8,6 +8,7 @@ import pytest
 
 from pynq_ia import blockdesign, convert, emulation, models
 from pynq_ia.compress import Quantization
+from pynq_ia.dma_registers import DMA_REGISTERS
 from pynq_ia.driver import DMAError, DMATimeout
 
 
@@ -97,7 +98,7 @@ def test_bad_address_is_a_decode_error(driver):
     dma.sendchannel.transfer(driver.input_buffer, nbytes=32)
     dma.recvchannel.transfer(garbage, nbytes=10)
     with pytest.raises(DMAError, match="Decode Error"):
-        driver._wait(dma.recvchannel, "receive (S2MM)", deadline=float("inf"))
+        driver._wait(dma.recvchannel, "receive", DMA_REGISTERS["S2MM_DMASR"], float("inf"))
 
 
 @pytest.mark.slow
@@ -107,7 +108,7 @@ def test_zero_length_is_an_internal_error(driver):
     dma.sendchannel._mmio.write(0x28, 0)
     assert dma.sendchannel.error
     with pytest.raises(DMAError, match="Internal Error"):
-        driver._wait(dma.sendchannel, "send (MM2S)", deadline=float("inf"))
+        driver._wait(dma.sendchannel, "send", DMA_REGISTERS["MM2S_DMASR"], float("inf"))
 
 
 @pytest.mark.parametrize(
