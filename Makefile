@@ -34,16 +34,19 @@ test: $(STAMP)
 book: $(STAMP)
 	$(MAKE) build-book
 
-# Jupyter Book caches executed chapters by their code; the profile changes what the code
-# computes, so a change of profile clears that cache. Execution errors and Sphinx warnings
-# fail the build.
+# Jupyter Book caches executed chapters by their code only. What they compute also depends on
+# the profile and on the package, so when either changed the execution cache is cleared; every
+# page is re-read (--all) so no page keeps outputs of an earlier build. Execution errors and
+# Sphinx warnings fail the build.
 build-book:
 	@mkdir -p $(BOOK_DIR)/_build
-	@profile=$$($(BIN)/python -c "from pynq_ia.profile import profile_name; print(profile_name())"); \
-	if [ "$$(cat $(BOOK_DIR)/_build/.profile 2>/dev/null)" != "$$profile" ]; then \
-		rm -rf $(BOOK_DIR)/_build/.jupyter_cache; echo "$$profile" > $(BOOK_DIR)/_build/.profile; fi; \
-	echo "building the book with the $$profile profile"
-	$(BIN)/jupyter-book build --warningiserror --keep-going --builder html $(BOOK_DIR)
+	@state="$$($(BIN)/python -c "from pynq_ia.profile import profile_name; print(profile_name())") \
+	$$(cat $(CURDIR)/pynq_ia/*.py $(CURDIR)/requirements.txt | sha256sum | cut -c1-16)"; \
+	if [ "$$(cat $(BOOK_DIR)/_build/.book_state 2>/dev/null)" != "$$state" ]; then \
+		rm -rf $(BOOK_DIR)/_build/.jupyter_cache; echo "$$state" > $(BOOK_DIR)/_build/.book_state; \
+		echo "profile or package changed: executing every chapter"; fi; \
+	echo "building the book (profile, package state: $$state)"
+	$(BIN)/jupyter-book build --all --warningiserror --keep-going --builder html $(BOOK_DIR)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
