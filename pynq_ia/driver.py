@@ -279,10 +279,14 @@ def batch_sweep(
 
 
 def fit_cost_model(rows: list[dict[str, float]]) -> dict[str, float]:
-    """Least-squares fit of seconds = fixed + per_frame * batch over a :func:`batch_sweep`."""
+    """Fit seconds = fixed + per_frame * batch over a :func:`batch_sweep`.
+
+    Residuals are weighted relative to each time, so that the small batches (which carry the
+    fixed cost) count as much as the large ones (which carry the per-frame cost).
+    """
     batch = np.array([r["batch"] for r in rows], dtype=float)
     seconds = np.array([r["seconds"] for r in rows])
-    per_frame, fixed = np.polyfit(batch, seconds, 1)
+    per_frame, fixed = np.polyfit(batch, seconds, 1, w=1.0 / seconds)
     return {"fixed_us": 1e6 * fixed, "per_frame_us": 1e6 * per_frame}
 
 

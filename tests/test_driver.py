@@ -149,3 +149,16 @@ def test_numpy_auc_matches_scikit_learn():
     scores = np.round(rng.dirichlet(np.ones(3), 500) + 0.3 * np.eye(3)[labels], 2)  # with ties
     expected = [roc_auc_score(labels == c, scores[:, c]) for c in range(3)]
     np.testing.assert_allclose(one_vs_rest_auc(scores, labels), expected, rtol=1e-12)
+
+
+def test_cost_model_recovers_fixed_and_per_frame_costs():
+    from pynq_ia.driver import fit_cost_model
+
+    rng = np.random.default_rng(0)
+    batches = [2**k for k in range(14)]
+    rows = [
+        {"batch": b, "seconds": (100e-6 + 40e-6 * b) * rng.uniform(0.97, 1.03)} for b in batches
+    ]
+    model = fit_cost_model(rows)
+    assert model["fixed_us"] == pytest.approx(100, rel=0.15)
+    assert model["per_frame_us"] == pytest.approx(40, rel=0.05)
