@@ -135,15 +135,14 @@ class EmulatedBoard(pynq.Device):
 
     def read_registers(self, address: int, length: int) -> bytes:
         offset = self._offset(address)
-        names = {v: k for k, v in bd.DMA_REGISTERS.items()}
         if offset in (self.mm2s.offset + 4, self.s2mm.offset + 4):
             channel = self.mm2s if offset == self.mm2s.offset + 4 else self.s2mm
             value = channel.status()
         elif offset in (self.mm2s.offset, self.s2mm.offset):
             channel = self.mm2s if offset == self.mm2s.offset else self.s2mm
             value = 0 if channel.halted else bd.DMACR_RUN
-        elif names.get(offset) in ("MM2S_LENGTH", "S2MM_LENGTH"):
-            value = (self.mm2s if offset < 0x30 else self.s2mm).length
+        elif offset in (self.mm2s.offset + 0x28, self.s2mm.offset + 0x28):  # LENGTH
+            value = (self.mm2s if offset == self.mm2s.offset + 0x28 else self.s2mm).length
         else:
             value = self._registers.get(offset, 0)
         return int(value).to_bytes(4, "little")[:length]
