@@ -13,9 +13,11 @@ Tcl of the Vivado block design and a PYNQ driver. Choices made here, each for a 
   probability with 15 fractional bits). ``float_io=True`` keeps hls4ml's float words instead.
 - **Precisions**: QKeras layers bring their own weight and activation widths. Where hls4ml would
   choose ``auto`` precisions that can break things, they are set explicitly: the layer feeding
-  the lookup-table softmax gets ``ap_fixed<16,6>`` (too narrow a type there makes every output
-  identical; :func:`compare` checks for that) and the softmax tables ``ap_fixed<18,8>`` with
-  4096 entries.
+  the lookup-table softmax (the linear layer hls4ml inserts after the QKeras output layer) gets
+  ``ap_fixed<16,4>`` for the jet tagger, whose logits stay within +-8, and ``ap_fixed<16,6>`` for
+  the MNIST models — a wrong type there makes every output identical (:func:`compare` checks
+  for that), and its integer bits set how finely the softmax tables are addressed — and the
+  softmax tables ``ap_fixed<18,8>`` with 4096 entries.
 - **Architecture**: the dense models use ``io_parallel`` (all values of a layer at once), the CNN
   ``io_stream`` (pixels flow through FIFOs); strategy and reuse factor per model in
   :data:`HLS_SETTINGS` keep each design inside the device.
@@ -28,6 +30,7 @@ synthesis) is right.
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import time
 from dataclasses import dataclass, field, replace
@@ -45,6 +48,8 @@ BOARD = "pynq-z2"
 CLOCK_PERIOD_NS = 10.0
 INPUT_PRECISION = "ap_fixed<16,6,AP_RND_CONV,AP_SAT>"
 OUTPUT_PRECISION = "ap_fixed<16,1,AP_RND_CONV,AP_SAT>"
+#: the logits' type: the stable softmax addresses its exp table with the top bits of (max - x),
+#: so fewer integer bits mean finer steps, as long as the logits fit (per model, HLSSettings)
 SOFTMAX_INPUT_PRECISION = "ap_fixed<16,6>"
 SOFTMAX_TABLE_PRECISION = "ap_fixed<18,8,AP_RND,AP_SAT>"
 #: exp and 1/x lookup tables of the softmax: 1024 entries flip the top class of ~1.5 % of jets
@@ -62,6 +67,7 @@ class HLSSettings:
     #: reuse factor per layer where it differs from ``reuse_factor``
     layer_reuse: dict[str, int] = field(default_factory=dict)
     default_precision: str = "ap_fixed<16,6>"
+    softmax_input_precision: str = SOFTMAX_INPUT_PRECISION
     input_precision: str = INPUT_PRECISION
     output_precision: str = OUTPUT_PRECISION
     float_io: bool = False
@@ -82,7 +88,10 @@ class HLSSettings:
 
 
 HLS_SETTINGS: dict[str, HLSSettings] = {
-    "jet_dnn": HLSSettings("io_parallel", "Latency", reuse_factor=1),
+    # the jet tagger's logits stay within +-8: 4 integer bits address the softmax 4x finer
+    "jet_dnn": HLSSettings(
+        "io_parallel", "Latency", reuse_factor=1, softmax_input_precision="ap_fixed<16,4>"
+    ),
     # 784 x 128 weights cannot all have their own multiplier: each one does 128 products
     "mnist_dnn": HLSSettings("io_parallel", "Resource", reuse_factor=128),
     "mnist_cnn": HLSSettings("io_stream", "Latency", reuse_factor=1),
@@ -103,7 +112,11 @@ def hls_config(model, settings: HLSSettings, *, trace: bool = False) -> dict[str
     config["Model"]["Strategy"] = settings.strategy
     layers = config["LayerName"]
     layers["inputs"]["Precision"]["result"] = settings.input_precision
-    layers["output"]["Precision"]["result"] = SOFTMAX_INPUT_PRECISION
+    # the softmax's input: hls4ml inserts a linear layer after the QKeras output layer whose
+    # 'auto' result type decides how finely the softmax tables are addressed
+    for layer in ("output", "output_linear"):
+        if layer in layers:
+            layers[layer]["Precision"]["result"] = settings.softmax_input_precision
     softmax = layers["softmax"]
     softmax["Precision"].update(
         {
@@ -284,7 +297,12 @@ def build_word_runner(project: Path, name: str, settings: HLSSettings) -> WordRu
             out_word=_C_WORD[settings.output_format.dtype.itemsize],
         )
     )
-    library = project / "firmware" / f"{name}_pynq_ia_words.so"
+    # a fresh name per build: a process that already loaded a library of the same path would
+    # get the old one back from dlopen (hls4ml stamps its own library names for the same reason)
+    stamp = hashlib.sha256(
+        b"".join(p.read_bytes() for p in sorted((project / "firmware").rglob("*.[ch]*")))
+    ).hexdigest()[:12]
+    library = project / "firmware" / f"{name}_pynq_ia_words_{stamp}.so"
     command = [
         "g++",
         "-O3",

@@ -23,7 +23,10 @@ def test_explicit_precisions_in_the_config():
     config = convert.hls_config(model, convert.HLS_SETTINGS["jet_dnn"])
     layers = config["LayerName"]
     assert layers["inputs"]["Precision"]["result"] == convert.INPUT_PRECISION
-    assert layers["output"]["Precision"]["result"] == convert.SOFTMAX_INPUT_PRECISION
+    expected = convert.HLS_SETTINGS["jet_dnn"].softmax_input_precision
+    assert layers["output"]["Precision"]["result"] == expected == "ap_fixed<16,4>"
+    # the trap: hls4ml inserts a linear layer after the QKeras output whose type is 'auto'
+    assert layers["output_linear"]["Precision"]["result"] == expected
     softmax = layers["softmax"]
     assert softmax["Precision"]["result"] == convert.OUTPUT_PRECISION
     assert softmax["Precision"]["exp_table"] == convert.SOFTMAX_TABLE_PRECISION
@@ -50,6 +53,9 @@ def test_project_targets_the_pynq_z2_at_100_mhz(jet_project):
     assert "typedef ap_fixed<16,6,AP_RND_CONV,AP_SAT,0> T_in;" in header
     assert "typedef ap_fixed<16,1,AP_RND_CONV,AP_SAT,0> T_out;" in header
     assert "fixed<16" not in header.replace("ap_fixed<16", "")
+    # the softmax's input really is the type we set (not the model default)
+    softmax_input = project.hls_model.graph["softmax"].get_input_variable().type.precision
+    assert (softmax_input.width, softmax_input.integer) == (16, 4)
 
 
 @pytest.mark.slow
@@ -95,3 +101,19 @@ def test_compare_flags_constant_outputs():
     assert convert.compare(reference, reference)["argmax_agreement"] == 1.0
     with pytest.raises(ValueError, match="shapes differ"):
         convert.compare(reference, reference[:, :4])
+
+
+@pytest.mark.slow
+def test_rebuilding_in_the_same_folder_loads_the_new_library(tmp_path):
+    """dlopen returns an already-loaded library for the same path: each build gets a new one."""
+    from tensorflow import keras
+
+    x = np.random.default_rng(2).normal(0, 2, size=(100, 16)).astype(np.float32)
+    outputs = []
+    for seed in (1, 2):
+        keras.utils.set_random_seed(seed)
+        model = models.jet_dnn(Quantization(bits=6))
+        project = convert.hls_project("jet_dnn", model, directory=tmp_path / "same")
+        outputs.append(project.predict(x))
+        np.testing.assert_array_equal(outputs[-1], project.hls4ml_predict(x))
+    assert not np.array_equal(outputs[0], outputs[1])
