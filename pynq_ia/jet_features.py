@@ -62,11 +62,16 @@ FEATURE_NAMES: tuple[str, ...] = (
 _BLOCK_ELEMENTS = 2_000_000
 
 
+def delta_phi(phi1, phi2) -> np.ndarray:
+    """Azimuth difference wrapped to [0, pi] (broadcasting)."""
+    dphi = np.abs(np.asarray(phi1) - np.asarray(phi2))
+    return np.where(dphi > np.pi, 2 * np.pi - dphi, dphi)
+
+
 def pairwise_distance(rapidity: np.ndarray, phi: np.ndarray) -> np.ndarray:
-    """``R_ij`` in the rapidity-azimuth plane, with the azimuth difference wrapped to [0, pi]."""
+    """``R_ij`` in the rapidity-azimuth plane."""
     dy = rapidity[:, None] - rapidity[None, :]
-    dphi = np.abs(phi[:, None] - phi[None, :])
-    dphi = np.where(dphi > np.pi, 2 * np.pi - dphi, dphi)
+    dphi = delta_phi(phi[:, None], phi[None, :])
     return np.sqrt(dy * dy + dphi * dphi)
 
 

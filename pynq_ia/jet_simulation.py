@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pynq_ia.jet_features import FEATURE_NAMES, jet_features
+from pynq_ia.jet_features import FEATURE_NAMES, delta_phi, jet_features
 
 #: bump when anything below changes what is generated: it is part of every cache key
 RECIPE_VERSION = 1
@@ -113,9 +113,7 @@ def pythia_settings(jet_class: str, seed: int) -> list[str]:
 
 
 def _delta_r(eta1: float, phi1: float, eta2: np.ndarray, phi2: np.ndarray) -> np.ndarray:
-    dphi = np.abs(phi1 - phi2)
-    dphi = np.where(dphi > np.pi, 2 * np.pi - dphi, dphi)
-    return np.hypot(eta1 - eta2, dphi)
+    return np.hypot(eta1 - eta2, delta_phi(phi1, phi2))
 
 
 def _last_copy(index: int, ids: np.ndarray, d1: np.ndarray, d2: np.ndarray) -> int:
