@@ -51,6 +51,47 @@ class DMAError(RuntimeError):
     """The DMA reported an error in its status register (and halted)."""
 
 
+class OverlayError(RuntimeError):
+    """An overlay is incomplete, unverified or does not match its manifest."""
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_overlay(bitfile: str | Path) -> dict[str, Any]:
+    """The manifest of ``<design>.bit``, after checking it and its ``.hwh`` against it.
+
+    Both files and ``manifest.json`` must sit together, and each file's sha256 must be the
+    manifest's: a stale or corrupted overlay is refused rather than run.
+    """
+    bit = Path(bitfile)
+    hwh = bit.with_suffix(".hwh")
+    present = [p for p in (bit, hwh) if p.is_file()]
+    if len(present) != 2:
+        found = present[0].name if present else "neither file"
+        raise OverlayError(f"{bit.stem}: found {found} but not its partner (.bit + .hwh)")
+    manifest_file = bit.parent / "manifest.json"
+    if not manifest_file.is_file():
+        raise OverlayError(f"{bit.stem}: overlay files without manifest.json, cannot verify them")
+    manifest = json.loads(manifest_file.read_text())
+    for path in (bit, hwh):
+        expected = manifest.get("sha256", {}).get(path.name)
+        actual = _sha256(path)
+        if expected != actual:
+            raise OverlayError(
+                f"{path} does not match its manifest: sha256 {actual[:16]}..., "
+                f"manifest {str(expected)[:16]}... (rebuild it or restore the right file)"
+            )
+    return manifest
+
+
 @dataclass
 class Timing:
     """Where the time of one ``predict`` call went (seconds), and the resulting rate."""
@@ -130,16 +171,9 @@ class NeuralNetworkOverlay:
     @classmethod
     def load(cls, bitfile: str | Path, **kwargs) -> NeuralNetworkOverlay:
         """Download ``<design>.bit`` to the board, after checking it against its manifest."""
-        import hashlib
-
         import pynq
 
-        bitfile = Path(bitfile)
-        manifest = json.loads((bitfile.parent / "manifest.json").read_text())
-        for path in (bitfile, bitfile.with_suffix(".hwh")):
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
-            if digest != manifest["sha256"].get(path.name):
-                raise RuntimeError(f"{path} does not match manifest.json: refusing to load it")
+        manifest = verify_overlay(bitfile)
         return cls.from_overlay(pynq.Overlay(str(bitfile)), manifest, **kwargs)
 
     # ------------------------------------------------------------------------------ validation

@@ -24,8 +24,9 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
-from pynq_ia import artifacts, blockdesign, convert, environment
+from pynq_ia import artifacts, blockdesign, convert, driver, environment
 from pynq_ia.artifacts import sha256_file
+from pynq_ia.driver import OverlayError
 
 HW_BUILDS = artifacts.REPO_ROOT / "hw_builds"
 DESIGNS = ("jet_dnn", "mnist_dnn", "mnist_cnn")
@@ -34,10 +35,6 @@ FRAME_SIZES = {"jet_dnn": (16, 5), "mnist_dnn": (784, 10), "mnist_cnn": (784, 10
 #: modules the board needs: numpy + pynq only
 BOARD_MODULES = ("__init__.py", "dma_registers.py", "fixed_point.py", "driver.py", "plotting.py")
 BOARD_CHAPTER = "07_pynq_dma_inference"
-
-
-class OverlayError(RuntimeError):
-    """An overlay is missing, unverified or does not match its manifest."""
 
 
 def design_dir(design: str) -> Path:
@@ -70,8 +67,8 @@ def overlay_files(design: str, folder: Path | None = None) -> tuple[Path, Path]:
 def verify_overlay(design: str, folder: Path | None = None) -> dict[str, Any]:
     """The manifest of a built overlay, after checking both files against it.
 
-    Raises :class:`OverlayError` when the overlay is absent (with how to build it), when the
-    manifest is missing, or when a file's sha256 differs from the manifest's.
+    Raises :class:`OverlayError` when the overlay is absent (with how to build it), and, through
+    the board driver's own check, when a file, the manifest or a matching sha256 is missing.
     """
     folder = folder or design_dir(design)
     bit, hwh = overlay_files(design, folder)
@@ -81,21 +78,7 @@ def verify_overlay(design: str, folder: Path | None = None) -> dict[str, Any]:
             f"no overlay for {design} in {folder}: build it with `make -C hw_builds {design}` "
             "on a machine with Vivado 2019.2/2020.1, or copy a built one there"
         )
-    if len(present) == 1:
-        raise OverlayError(f"{design}: found {present[0].name} but not its partner (.bit + .hwh)")
-    manifest_file = folder / "manifest.json"
-    if not manifest_file.is_file():
-        raise OverlayError(f"{design}: overlay files without manifest.json, cannot verify them")
-    manifest = json.loads(manifest_file.read_text())
-    for path in (bit, hwh):
-        expected = manifest.get("sha256", {}).get(path.name)
-        actual = sha256_file(path)
-        if expected != actual:
-            raise OverlayError(
-                f"{path} does not match its manifest: sha256 {actual[:16]}..., "
-                f"manifest {str(expected)[:16]}... (rebuild it or restore the right file)"
-            )
-    return manifest
+    return driver.verify_overlay(bit)
 
 
 def require_tools() -> dict[str, str | None]:
