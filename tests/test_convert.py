@@ -117,3 +117,120 @@ def test_rebuilding_in_the_same_folder_loads_the_new_library(tmp_path):
         outputs.append(project.predict(x))
         np.testing.assert_array_equal(outputs[-1], project.hls4ml_predict(x))
     assert not np.array_equal(outputs[0], outputs[1])
+
+
+def _zero_most_weights(model, fraction: float, seed: int) -> None:
+    """Prune by hand: set a random ``fraction`` of every kernel to zero."""
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        weights = layer.get_weights()
+        if weights and weights[0].ndim >= 2:
+            weights[0] = np.where(rng.random(weights[0].shape) < fraction, 0.0, weights[0])
+            layer.set_weights(weights)
+
+
+def _random_inputs(shape: tuple[int, ...], seed: int) -> np.ndarray:
+    x = np.random.default_rng(seed).normal(0, 3, size=shape).astype(np.float32)
+    flat = x.reshape(len(x), -1)
+    flat[::7, 3] = 55.0  # out of range: saturates
+    flat[::11, 5] = -80.0
+    return x
+
+
+def test_dense_csim_kernel_is_compiled_out_for_synthesis(tmp_path):
+    """The zero-skipping kernel exists in C simulation only: with __SYNTHESIS__ it is gone."""
+    import subprocess
+
+    def preprocessed(*defines: str) -> str:
+        command = ["g++", "-E", "-x", "c++", *defines, str(convert.DENSE_CSIM_HEADER)]
+        return subprocess.run(command, capture_output=True, text=True, check=True).stdout
+
+    assert "dense_nonzero_weights" in preprocessed()
+    assert "dense_nonzero_weights" not in preprocessed("-D__SYNTHESIS__")
+    assert "dense_nonzero_weights" not in preprocessed("-DPYNQ_IA_DENSE_ALL_PRODUCTS")
+
+
+def test_dense_csim_hook_refuses_an_unknown_dense_latency(tmp_path):
+    (tmp_path / "nnet_dense_latency.h").write_text("// not hls4ml's file\n")
+    with pytest.raises(RuntimeError, match="knows how to hook"):
+        convert.add_dense_csim_shortcut(tmp_path)
+
+
+@pytest.mark.slow
+def test_dense_csim_hook_is_in_every_written_project(jet_project):
+    project, _ = jet_project
+    nnet_utils = project.directory / "firmware" / "nnet_utils"
+    text = (nnet_utils / "nnet_dense_latency.h").read_text()
+    assert text.count("pynq_ia::dense_nonzero_weights") == 1
+    assert (nnet_utils / convert.DENSE_CSIM_HEADER.name).exists()
+    convert.add_dense_csim_shortcut(nnet_utils)  # idempotent
+    assert (nnet_utils / "nnet_dense_latency.h").read_text() == text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "quantizer",
+    [
+        "quantized_bits(6,0,alpha=1)",
+        # a binary weight of 0 means -1: the kernel must leave such layers to hls4ml's code
+        "binary(alpha=1)",
+    ],
+)
+def test_skipping_zero_weights_gives_the_same_bits(tmp_path, quantizer):
+    """A pruned dense network: the C simulation with and without the products by zero."""
+    from qkeras import QActivation, QDense
+    from tensorflow import keras
+
+    keras.utils.set_random_seed(4)
+    model = keras.Sequential(
+        [
+            keras.layers.Input(shape=(16,), name="inputs"),
+            QDense(
+                32,
+                kernel_quantizer=quantizer,
+                bias_quantizer="quantized_bits(6,0,alpha=1)",
+                name="fc1",
+            ),
+            QActivation("quantized_relu(6)", name="relu1"),
+            QDense(
+                5,
+                kernel_quantizer="quantized_bits(6,0,alpha=1)",
+                bias_quantizer="quantized_bits(6,0,alpha=1)",
+                name="output",
+            ),
+            keras.layers.Activation("softmax", name="softmax"),
+        ]
+    )
+    _zero_most_weights(model, 0.7, seed=5)
+    project = convert.hls_project(
+        "jet_dnn", model, settings=convert.HLS_SETTINGS["jet_dnn"], directory=tmp_path / "p"
+    )
+    words, _ = project.settings.input_format.encode(_random_inputs((400, 16), seed=6))
+    as_written = convert.build_word_runner(
+        project.directory, "jet_dnn", project.settings, workers=1, skip_zero_weights=False
+    )
+    expected = as_written.run(words)
+    np.testing.assert_array_equal(project.words.run(words), expected)
+    assert np.unique(expected.argmax(1)).size > 1
+
+
+@pytest.mark.slow
+def test_cnn_on_several_workers_matches_one_call(tmp_path):
+    """io_stream layers keep static state: each worker thread needs its own library copy."""
+    from tensorflow import keras
+
+    keras.utils.set_random_seed(7)
+    model = models.mnist_cnn(Quantization(bits=8))
+    _zero_most_weights(model, 0.5, seed=8)
+    project = convert.hls_project("mnist_cnn", model, directory=tmp_path / "cnn")
+    x = _random_inputs((3 * convert.WordRunner.MIN_FRAMES_PER_WORKER + 5, 28, 28, 1), seed=9)
+    words, _ = project.settings.input_format.encode(x.reshape(len(x), -1))
+    as_written = convert.build_word_runner(
+        project.directory, "mnist_cnn", project.settings, workers=1, skip_zero_weights=False
+    )
+    three = convert.build_word_runner(project.directory, "mnist_cnn", project.settings, workers=3)
+    expected = as_written.run(words)
+    np.testing.assert_array_equal(three.run(words), expected)
+    np.testing.assert_array_equal(three.run(words[:1]), expected[:1])  # below the split size
+    copies = sorted(three.library_path.parent.glob(f"{three.library_path.stem}.copy*.so"))
+    assert len(copies) == 2
