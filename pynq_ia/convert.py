@@ -492,6 +492,9 @@ def hls_project(
     settings = settings or HLS_SETTINGS[name]
     directory = directory or artifacts.stage_dir("hls4ml") / name
     hls_model = convert(model, name, directory, settings, trace=trace)
+    # hls4ml stamps a new library name on every compile and never removes the old ones
+    for stale in (Path(directory) / "firmware").glob(f"{name}-*.so"):
+        stale.unlink()
     start = time.perf_counter()
     hls_model.compile()  # write() + g++ build of hls4ml's C-simulation library
     words = None if settings.float_io else build_word_runner(Path(directory), name, settings)
