@@ -14,7 +14,6 @@ when complete, so an interrupted run never leaves a half-written artifact that l
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -28,15 +27,6 @@ from pynq_ia.profile import active_profile
 ARTIFACTS_ENV = "PYNQ_IA_ARTIFACTS"
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-
-
-def sha256_file(path: Path) -> str:
-    """The sha256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def in_checkout() -> bool:

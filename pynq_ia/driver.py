@@ -17,6 +17,7 @@ It imports neither TensorFlow nor hls4ml, and works with PYNQ 3.0 and 3.1.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from dataclasses import dataclass, field
@@ -55,9 +56,8 @@ class OverlayError(RuntimeError):
     """An overlay is incomplete, unverified or does not match its manifest."""
 
 
-def _sha256(path: Path) -> str:
-    import hashlib
-
+def sha256_file(path: Path) -> str:
+    """The sha256 of a file, read in 1 MiB blocks (here so the board package has it too)."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -83,7 +83,7 @@ def verify_overlay(bitfile: str | Path) -> dict[str, Any]:
     manifest = json.loads(manifest_file.read_text())
     for path in (bit, hwh):
         expected = manifest.get("sha256", {}).get(path.name)
-        actual = _sha256(path)
+        actual = sha256_file(path)
         if expected != actual:
             raise OverlayError(
                 f"{path} does not match its manifest: sha256 {actual[:16]}..., "

@@ -25,8 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from pynq_ia import artifacts, blockdesign, convert, driver, environment
-from pynq_ia.artifacts import sha256_file
-from pynq_ia.driver import OverlayError
+from pynq_ia.driver import OverlayError, sha256_file
 
 HW_BUILDS = artifacts.REPO_ROOT / "hw_builds"
 DESIGNS = ("jet_dnn", "mnist_dnn", "mnist_cnn")
