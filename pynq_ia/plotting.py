@@ -58,16 +58,7 @@ def feature_distributions(
     for index, (ax, name) in enumerate(zip(axes.flat, feature_names, strict=False)):
         low, high = np.quantile(x[:, index], [0.005, 0.995])
         edges = np.linspace(low, high if high > low else low + 1, bins + 1)
-        for c, class_name in enumerate(class_names):
-            ax.hist(
-                np.clip(x[y == c, index], edges[0], edges[-1]),
-                bins=edges,
-                density=True,
-                histtype="step",
-                linewidth=1.3,
-                color=CLASS_COLORS[c],
-                label=class_name,
-            )
+        _class_histograms(ax, np.clip(x[:, index], edges[0], edges[-1]), y, class_names, edges)
         ax.set_title(name, fontsize=10)
         ax.tick_params(labelsize=8)
         ax.set_yticks([])
@@ -78,6 +69,22 @@ def feature_distributions(
     stamp(fig, label)
     fig.tight_layout()
     return fig
+
+
+def _class_histograms(
+    ax, values: np.ndarray, y: np.ndarray, class_names: Sequence[str], edges, *, linewidth=1.3
+) -> None:
+    """One normalized step histogram of ``values`` per class, in the class colours."""
+    for c, class_name in enumerate(class_names):
+        ax.hist(
+            values[y == c],
+            bins=edges,
+            density=True,
+            histtype="step",
+            linewidth=linewidth,
+            color=CLASS_COLORS[c],
+            label=class_name,
+        )
 
 
 def mass_peaks(
@@ -91,16 +98,7 @@ def mass_peaks(
     """The groomed jet mass per class, with the W, Z and top masses marked."""
     fig, ax = plt.subplots(figsize=(7, 3.6))
     edges = np.arange(0, 260, 5)
-    for c, class_name in enumerate(class_names):
-        ax.hist(
-            mass[y == c],
-            bins=edges,
-            density=True,
-            histtype="step",
-            linewidth=1.6,
-            color=CLASS_COLORS[c],
-            label=class_name,
-        )
+    _class_histograms(ax, mass, y, class_names, edges, linewidth=1.6)
     for name, value in (references or {}).items():
         ax.axvline(value, color="0.5", linestyle=":", linewidth=1)
         ax.text(value, ax.get_ylim()[1] * 0.95, f" {name}", fontsize=8, color="0.4", va="top")
