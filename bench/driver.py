@@ -11,9 +11,9 @@ Usage: python bench/driver.py [--frames N]
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
+from _timing import best_time
 
 from pynq_ia.fixed_point import FixedPoint
 
@@ -34,15 +34,6 @@ def ours(x: np.ndarray, words: np.ndarray, in_buffer: np.ndarray):
     return in_buffer, OUTPUT.decode(words)
 
 
-def best_time(function, *args, repeats: int = 5) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function(*args)
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=100_000)
@@ -53,8 +44,8 @@ def main() -> None:
     buffer = np.empty((args.frames, N_IN), dtype=np.int16)
 
     small = min(args.frames, 5_000)  # the per-element baseline is slow: time it on fewer frames
-    baseline = best_time(hls4ml_template, x[:small], words[:small], repeats=2) / small
-    vectorized = best_time(ours, x, words, buffer) / args.frames
+    baseline = best_time(hls4ml_template, x[:small], words[:small], repeats=2)[0] / small
+    vectorized = best_time(ours, x, words, buffer, repeats=5)[0] / args.frames
     encoded_reference, _ = hls4ml_template(x[:small], words[:small])
     mismatched = int(
         np.count_nonzero(ours(x[:small], words[:small], buffer[:small])[0] != encoded_reference)

@@ -39,6 +39,7 @@ static variables, so two threads must never share one).
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import os
 import shutil
@@ -335,21 +336,20 @@ class WordRunner:
         self.input_format = input_format
         self.output_format = output_format
         self.workers = max(1, workers if workers is not None else available_cores())
-        self._functions = [self._load(library)]
+        first = ctypes.CDLL(str(library))
+        self.n_in = int(first.pynq_ia_n_in())
+        self.n_out = int(first.pynq_ia_n_out())
+        self._functions = [self._run_words(first)]
         for copy in range(1, self.workers):
             duplicate = library.with_name(f"{library.stem}.copy{copy}{library.suffix}")
             if not duplicate.exists():
                 artifacts.atomic_write(duplicate, lambda path: shutil.copyfile(library, path))
-            self._functions.append(self._load(duplicate))
+            self._functions.append(self._run_words(ctypes.CDLL(str(duplicate))))
         self._pool = ThreadPoolExecutor(self.workers) if self.workers > 1 else None
         self._lock = threading.Lock()  # one run at a time: a library copy is not reentrant
 
-    def _load(self, library: Path):
-        import ctypes
-
-        lib = ctypes.CDLL(str(library))
-        self.n_in = int(lib.pynq_ia_n_in())
-        self.n_out = int(lib.pynq_ia_n_out())
+    @staticmethod
+    def _run_words(lib: ctypes.CDLL):
         function = lib.pynq_ia_run_words
         function.restype = ctypes.c_long
         function.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_long]
@@ -478,6 +478,30 @@ class HLSProject:
         x = np.ascontiguousarray(x, dtype=np.float32)
         out = self.hls_model.predict(x)
         return np.asarray(out).reshape(len(x), -1)
+
+
+def word_runner_variants(project: HLSProject) -> dict[str, WordRunner]:
+    """The same C simulation three ways, for comparing speed: hls4ml's dense code as written on
+    one core, with zero weights skipped on one core, and that on every core (the default)."""
+
+    def build(skip_zero_weights: bool, workers: int) -> WordRunner:
+        return build_word_runner(
+            project.directory,
+            project.name,
+            project.settings,
+            workers=workers,
+            skip_zero_weights=skip_zero_weights,
+        )
+
+    cores = available_cores()
+    every_core = project.words
+    if every_core is None or every_core.workers != cores:
+        every_core = build(True, cores)
+    return {
+        "hls4ml's dense code as written, 1 core": build(False, 1),
+        "zero weights skipped, 1 core": build(True, 1),
+        f"zero weights skipped, {cores} cores": every_core,
+    }
 
 
 def hls_project(

@@ -58,13 +58,18 @@ def test_project_targets_the_pynq_z2_at_100_mhz(jet_project):
     assert (softmax_input.width, softmax_input.integer) == (16, 4)
 
 
+def _random_inputs(shape: tuple[int, ...], seed: int) -> np.ndarray:
+    x = np.random.default_rng(seed).normal(0, 3, size=shape).astype(np.float32)
+    flat = x.reshape(len(x), -1)
+    flat[::7, 3] = 55.0  # out of range: saturates
+    flat[::11, 5] = -80.0
+    return x
+
+
 @pytest.mark.slow
 def test_word_runner_is_bit_identical_to_hls4ml_predict(jet_project):
     project, _ = jet_project
-    rng = np.random.default_rng(0)
-    x = rng.normal(0, 3, size=(300, 16)).astype(np.float32)
-    x[::7, 3] = 55.0  # out of range: saturates in both
-    x[::11, 5] = -80.0
+    x = _random_inputs((300, 16), seed=0)
     np.testing.assert_array_equal(project.predict(x), project.hls4ml_predict(x))
     words, saturated = project.settings.input_format.encode(x)
     assert saturated == len(range(0, 300, 7)) + len(range(0, 300, 11))
@@ -127,14 +132,6 @@ def _zero_most_weights(model, fraction: float, seed: int) -> None:
         if weights and weights[0].ndim >= 2:
             weights[0] = np.where(rng.random(weights[0].shape) < fraction, 0.0, weights[0])
             layer.set_weights(weights)
-
-
-def _random_inputs(shape: tuple[int, ...], seed: int) -> np.ndarray:
-    x = np.random.default_rng(seed).normal(0, 3, size=shape).astype(np.float32)
-    flat = x.reshape(len(x), -1)
-    flat[::7, 3] = 55.0  # out of range: saturates
-    flat[::11, 5] = -80.0
-    return x
 
 
 def test_dense_csim_kernel_is_compiled_out_for_synthesis(tmp_path):
