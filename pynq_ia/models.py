@@ -44,37 +44,29 @@ FLAVOURS = ("float", "qkeras")
 SEED = 1234
 
 
-def _dense(units: int, name: str, quantization: Quantization | None):
-    from tensorflow import keras
-
+def _with_weights(kind: str, *args, name: str, quantization: Quantization | None):
+    """A Keras layer ``kind`` (Dense, Conv2D), or its QKeras twin with quantized weights/biases."""
     if quantization is None:
-        return keras.layers.Dense(units, name=name, kernel_initializer="lecun_uniform")
-    from qkeras import QDense
+        from tensorflow import keras
 
-    return QDense(
-        units,
+        return getattr(keras.layers, kind)(*args, name=name, kernel_initializer="lecun_uniform")
+    import qkeras
+
+    return getattr(qkeras, f"Q{kind}")(
+        *args,
         name=name,
         kernel_quantizer=quantization.weight_quantizer(),
         bias_quantizer=quantization.weight_quantizer(),
         kernel_initializer="lecun_uniform",
     )
+
+
+def _dense(units: int, name: str, quantization: Quantization | None):
+    return _with_weights("Dense", units, name=name, quantization=quantization)
 
 
 def _conv(filters: int, name: str, quantization: Quantization | None):
-    from tensorflow import keras
-
-    if quantization is None:
-        return keras.layers.Conv2D(filters, 3, name=name, kernel_initializer="lecun_uniform")
-    from qkeras import QConv2D
-
-    return QConv2D(
-        filters,
-        3,
-        name=name,
-        kernel_quantizer=quantization.weight_quantizer(),
-        bias_quantizer=quantization.weight_quantizer(),
-        kernel_initializer="lecun_uniform",
-    )
+    return _with_weights("Conv2D", filters, 3, name=name, quantization=quantization)
 
 
 def _relu(name: str, quantization: Quantization | None):
