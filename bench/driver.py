@@ -15,7 +15,7 @@ import argparse
 import numpy as np
 from _timing import best_time
 
-from pynq_ia.fixed_point import FixedPoint
+from pynq_ia.board.words import FixedPoint
 
 N_IN, N_OUT = 16, 5
 INPUT = FixedPoint.parse("ap_fixed<16,6,AP_RND_CONV,AP_SAT>")
@@ -52,7 +52,7 @@ def main() -> None:
     )
     print(f"encode+decode, jet tagger ({N_IN} in, {N_OUT} out per frame):")
     print(f"  hls4ml template (np.vectorize): {1 / baseline:12,.0f} frames/s")
-    print(f"  pynq_ia.driver (vectorized):    {1 / vectorized:12,.0f} frames/s")
+    print(f"  pynq_ia.board.driver (numpy):   {1 / vectorized:12,.0f} frames/s")
     print(
         f"  ratio: x{baseline / vectorized:,.0f}   (encoded words differing from the template's: "
         f"{mismatched} of {small * N_IN}; the template does not saturate)"

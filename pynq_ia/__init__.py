@@ -1,11 +1,12 @@
 """PYNQ_IA: the helper package of the course, one module per stage of the flow.
 
 Stages: ``data`` -> ``models`` -> ``compress`` -> ``convert`` -> ``estimate`` ->
-``blockdesign`` -> ``driver`` (board side) / ``emulation`` (board without a board).
-``profile`` chooses dataset sizes and epochs, ``artifacts`` where chapter outputs are cached.
+``blockdesign`` -> ``board`` (everything that runs on the PYNQ-Z2: the DMA driver, and the
+emulated board) -> ``results``. ``emulation`` prepares the course's designs for the emulated
+board; ``profile`` chooses dataset sizes and epochs, ``artifacts`` where outputs are cached.
 
-Importing the package is cheap and imports neither TensorFlow nor hls4ml, so the board-side
-modules work on a PYNQ image.
+Importing the package is cheap and imports neither TensorFlow nor hls4ml: the board package
+ships this file with ``pynq_ia/board/`` to the PYNQ image.
 """
 
 import os

@@ -23,11 +23,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pynq_ia.convert import BOARD, HLS_SETTINGS, PART, HLSSettings
-
 # the DMA's register map (Xilinx PG021) lives with the board-side code that uses it; it is part
 # of this description too
-from pynq_ia.dma_registers import DMA_REGISTERS  # noqa: F401
+from pynq_ia.board.dma_registers import DMA_REGISTERS  # noqa: F401
+from pynq_ia.convert import BOARD, HLS_SETTINGS, PART, HLSSettings
 
 BOARD_PART = "tul.com.tw:pynq-z2:part0:1.0"
 DMA_BASE_ADDRESS = 0x4040_0000
@@ -36,6 +35,8 @@ DMA_ADDRESS_RANGE = 0x1_0000
 MEMORY_MAP_WIDTH = 32
 #: the DMA's length registers have this many bits: one transfer moves at most 2**26 - 1 bytes
 LENGTH_WIDTH = 26
+#: DMA parameters Vivado would propagate from the connections: the Tcl marks them user values
+USER_VALUES = ("c_m_axis_mm2s_tdata_width", "c_s_axis_s2mm_tdata_width")
 
 
 @dataclass(frozen=True)
@@ -80,8 +81,8 @@ class AxiDma:
             "c_include_mm2s_dre": "0",
             "c_include_s2mm_dre": "0",
             "c_addr_width": "32",
-            "C_BASEADDR": hex(self.base_address),
-            "C_HIGHADDR": hex(self.base_address + self.address_range - 1),
+            "C_BASEADDR": f"0x{self.base_address:08X}",
+            "C_HIGHADDR": f"0x{self.base_address + self.address_range - 1:08X}",
         }
 
 
@@ -132,18 +133,23 @@ class BlockDesign:
         """Bytes moved to and from the IP for one frame."""
         return self.ip.n_in * self.ip.input_width // 8, self.ip.n_out * self.ip.output_width // 8
 
+    def io(self) -> dict[str, int | str]:
+        """The ``io`` section of the design's manifest: what the board driver needs to know."""
+        return {
+            "n_in": self.ip.n_in,
+            "n_out": self.ip.n_out,
+            "input": self.ip.input_type,
+            "output": self.ip.output_type,
+        }
+
 
 def describe(name: str, n_in: int, n_out: int, settings: HLSSettings | None = None) -> BlockDesign:
     """The block design of model ``name`` (``n_in`` input and ``n_out`` output values)."""
     settings = settings or HLS_SETTINGS[name]
-    if settings.float_io:
-        input_type = output_type = "float"
-        input_width = output_width = 32
-    else:
-        input_type, output_type = settings.input_precision, settings.output_precision
-        input_width = settings.input_format.width
-        output_width = settings.output_format.width
-    ip = NetworkIP(name, n_in, n_out, input_type, output_type, input_width, output_width)
+    input_width, output_width = settings.input_format.width, settings.output_format.width
+    ip = NetworkIP(
+        name, n_in, n_out, settings.input_type, settings.output_type, input_width, output_width
+    )
     dma = AxiDma("axi_dma", mm2s_stream_width=input_width, s2mm_stream_width=output_width)
     return BlockDesign(name, ip, dma, hls_clock_period_ns=settings.clock_period)
 
@@ -176,6 +182,10 @@ def write_tcl(design: BlockDesign, ip_repo: str = "$ip_repo", jobs: int = 2) -> 
 set ip_repo [lindex $argv 0]
 set out_dir [lindex $argv 1]
 
+# the PYNQ-Z2 board files give the PS7 its preset (DDR, MIO, clocks): stop early without them
+if {{[llength [get_board_parts -quiet {design.board_part}]] == 0}} {{
+    error "Vivado has no PYNQ-Z2 board files ({design.board_part}). Copy the pynq-z2 folder of TUL's board files (https://www.tulembedded.com/FPGA/ProductsPYNQ-Z2.html) into <Vivado>/data/boards/board_files and run again."
+}}
 create_project {d}_overlay ./vivado_project -part {design.part} -force
 set_property board_part {design.board_part} [current_project]
 set_property ip_repo_paths {ip_repo} [current_project]
@@ -188,7 +198,9 @@ apply_bd_automation -rule xilinx.com:bd_rule:processing_system7 -config {{make_e
 set_property -dict [list CONFIG.PCW_USE_S_AXI_HP0 {{1}} CONFIG.PCW_FPGA0_PERIPHERAL_FREQMHZ {{{design.fclk0_mhz:g}}}] [get_bd_cells {ps}]
 
 # AXI DMA in simple mode: memory side {design.dma.memory_map_width} bits, stream side the IP's words
+# (the stream widths are user values: Vivado would otherwise propagate its own over them)
 create_bd_cell -type ip -vlnv xilinx.com:ip:axi_dma:7.1 {dma}
+set_property -dict [list {" ".join(f"CONFIG.{p}.VALUE_SRC USER" for p in USER_VALUES)}] [get_bd_cells {dma}]
 set_property -dict [list {_config_list(design.dma.tcl_config())}] [get_bd_cells {dma}]
 
 # the network
@@ -204,7 +216,9 @@ connect_bd_intf_net [get_bd_intf_pins {dma}/M_AXIS_MM2S] [get_bd_intf_pins {ip}/
 connect_bd_intf_net [get_bd_intf_pins {ip}/out_r] [get_bd_intf_pins {dma}/S_AXIS_S2MM]
 apply_bd_automation -rule xilinx.com:bd_rule:clkrst -config {{Clk {{{clock}}} Freq {{{design.fclk0_mhz:g}}} Ref_Clk0 {{}} Ref_Clk1 {{}} Ref_Clk2 {{}}}} [get_bd_pins {ip}/ap_clk]
 
-# the DMA's registers where the driver expects them
+# every slave gets an address (batch runs do not always), then the DMA's registers go where
+# the driver expects them
+assign_bd_address
 set_property offset {design.dma.base_address:#010x} [get_bd_addr_segs {{{ps}/Data/SEG_{dma}_Reg}}]
 set_property range {design.dma.address_range // 1024}K [get_bd_addr_segs {{{ps}/Data/SEG_{dma}_Reg}}]
 
@@ -262,6 +276,8 @@ def check_tcl(tcl: str, design: BlockDesign, hls_project: Path | None = None) ->
     ps = _dict_setting(tcl, design.ps_cell)
     dma = _dict_setting(tcl, design.dma.name)
     offset = re.search(r"set_property offset (0x[0-9a-fA-F]+) \[get_bd_addr_segs", tcl)
+    assigned = tcl.find("\nassign_bd_address\n")
+    user_values = set(re.findall(r"CONFIG\.(\w+)\.VALUE_SRC USER", tcl))
     clocks = set(re.findall(r"FCLK_CLK0 \((\d+(?:\.\d+)?) MHz\)", tcl))
     checks = [
         Check("part", design.part, (re.findall(r"-part (\S+)", tcl) or [""])[0]),
@@ -291,6 +307,21 @@ def check_tcl(tcl: str, design: BlockDesign, hls_project: Path | None = None) ->
             "DMA base address",
             f"{design.dma.base_address:#010x}",
             offset.group(1).lower() if offset else "",
+        ),
+        Check(
+            "addresses assigned before the DMA offset",
+            "True",
+            str(bool(offset) and 0 <= assigned < offset.start()),
+        ),
+        Check(
+            "DMA stream widths are user values",
+            ", ".join(USER_VALUES),
+            ", ".join(p for p in USER_VALUES if p in user_values),
+        ),
+        Check(
+            "board files checked first",
+            "True",
+            str(f"get_board_parts -quiet {design.board_part}" in tcl.split("create_project")[0]),
         ),
         Check(
             "network IP",

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from pynq_ia import artifacts
-from pynq_ia.driver import sha256_file
+from pynq_ia.board.overlays import sha256_file
 from pynq_ia.jet_features import FEATURE_NAMES
 from pynq_ia.jet_simulation import CLASS_NAMES as JET_CLASSES
 from pynq_ia.jet_simulation import RECIPE_VERSION, simulate_jets

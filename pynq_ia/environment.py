@@ -112,13 +112,6 @@ def vivado_hls_available() -> bool:
     return shutil.which("vivado_hls") is not None
 
 
-def on_pynq_board(compatible: Path | None = None) -> bool:
-    """True on a Zynq-7000 board (see :func:`pynq_ia.driver.running_on_board`)."""
-    from pynq_ia.driver import DEVICE_TREE_COMPATIBLE, running_on_board
-
-    return running_on_board(compatible or DEVICE_TREE_COMPATIBLE)
-
-
 @dataclass(frozen=True)
 class SmokeTestResult:
     """Outcome of converting, compiling and running a tiny model with hls4ml."""

@@ -12,12 +12,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
+from pynq_ia.board.figures import stamp  # one fidelity stamp for the host's and board's figures
+
 CLASS_COLORS = plt.get_cmap("tab10").colors
 
-
-def stamp(fig: Figure, label: str) -> None:
-    """Write the figure's fidelity label in its lower right corner."""
-    fig.text(0.995, 0.005, label, ha="right", va="bottom", fontsize=9, color="0.35", style="italic")
 
 
 def class_balance(counts: dict[str, dict[str, int]], *, title: str, label: str) -> Figure:
@@ -421,25 +419,4 @@ def block_diagram(design, *, label: str) -> Figure:
         color="0.3",
     )
     stamp(fig, label)
-    return fig
-
-
-def batch_sweep(rows_by_model: dict[str, list[dict]], *, label: str) -> Figure:
-    """Throughput and time per frame against the batch size, one line per model."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.9))
-    for name, rows in rows_by_model.items():
-        batch = [r["batch"] for r in rows]
-        left.plot(batch, [r["frames_per_second"] for r in rows], "o-", label=name)
-        right.plot(batch, [r["us_per_frame"] for r in rows], "o-", label=name)
-    for ax in (left, right):
-        ax.set_xscale("log", base=2)
-        ax.set_yscale("log")
-        ax.set_xlabel("frames per predict() call")
-        ax.legend(frameon=False)
-    left.set_ylabel("frames / s")
-    left.set_title("throughput")
-    right.set_ylabel("µs per frame")
-    right.set_title("time per frame (DMA + host encode/decode)")
-    stamp(fig, label)
-    fig.tight_layout()
     return fig

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from pynq_ia import convert, models
+from pynq_ia.board.csim import WordRunner
 from pynq_ia.compress import Quantization
 
 
@@ -82,8 +83,21 @@ def test_word_runner_validates_its_input(jet_project):
     project, _ = jet_project
     with pytest.raises(ValueError, match="whole number"):
         project.words.run(np.zeros(17, dtype=np.int16))
-    with pytest.raises(ValueError, match="wrong dtype"):
-        project.words.run(np.zeros(16, dtype=np.int16), out=np.zeros((1, 5), dtype=np.float32))
+    with pytest.raises(ValueError, match="3 TLAST bits for 32 words"):
+        project.words.run_stream(np.zeros(32, dtype=np.int16), np.zeros(3, dtype=np.uint8))
+
+
+@pytest.mark.slow
+def test_the_ip_raises_tlast_at_the_end_of_frames_that_carried_it(jet_project):
+    project, _ = jet_project
+    words, _ = project.settings.input_format.encode(_random_inputs((4, 16), seed=1))
+    out, last = project.words.run_stream(words)  # one transfer: TLAST on the very last word
+    assert last.reshape(-1).tolist() == [0] * 19 + [1]
+    tlast = np.zeros((4, 16), dtype=np.uint8)
+    tlast[1, 3] = tlast[3, 15] = 1  # a TLAST inside frame 2, and at the end of frame 4
+    _, last = project.words.run_stream(words, tlast)
+    assert np.flatnonzero(last.reshape(-1)).tolist() == [9, 19]  # last words of frames 2 and 4
+    np.testing.assert_array_equal(project.words.run_stream(words, tlast)[0], out)
 
 
 @pytest.mark.slow
@@ -220,7 +234,7 @@ def test_cnn_on_several_workers_matches_one_call(tmp_path):
     model = models.mnist_cnn(Quantization(bits=8))
     _zero_most_weights(model, 0.5, seed=8)
     project = convert.hls_project("mnist_cnn", model, directory=tmp_path / "cnn")
-    x = _random_inputs((3 * convert.WordRunner.MIN_FRAMES_PER_WORKER + 5, 28, 28, 1), seed=9)
+    x = _random_inputs((3 * WordRunner.MIN_FRAMES_PER_WORKER + 5, 28, 28, 1), seed=9)
     words, _ = project.settings.input_format.encode(x.reshape(len(x), -1))
     as_written = convert.build_word_runner(
         project.directory, "mnist_cnn", project.settings, workers=1, skip_zero_weights=False
@@ -229,5 +243,5 @@ def test_cnn_on_several_workers_matches_one_call(tmp_path):
     expected = as_written.run(words)
     np.testing.assert_array_equal(three.run(words), expected)
     np.testing.assert_array_equal(three.run(words[:1]), expected[:1])  # below the split size
-    copies = sorted(three.library_path.parent.glob(f"{three.library_path.stem}.copy*.so"))
+    copies = sorted(three.library_path.parent.glob(f"{three.library_path.stem}.*.copy*.so"))
     assert len(copies) == 2

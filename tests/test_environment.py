@@ -45,15 +45,6 @@ def test_missing_tool(monkeypatch, tmp_path):
     assert not environment.vivado_hls_available()
 
 
-def test_board_detection_reads_the_device_tree(tmp_path):
-    compatible = tmp_path / "compatible"
-    compatible.write_bytes(b"tul,pynq-z2\x00xlnx,zynq-7000\x00")
-    assert environment.on_pynq_board(compatible)
-    compatible.write_bytes(b"raspberrypi,4-model-b\x00brcm,bcm2711\x00")
-    assert not environment.on_pynq_board(compatible)
-    assert not environment.on_pynq_board(tmp_path / "absent")
-
-
 @pytest.mark.slow
 def test_hls4ml_smoke_test(tmp_path):
     result = environment.hls4ml_smoke_test(tmp_path / "prj", samples=64)

@@ -1,5 +1,5 @@
 """The AXI DMA's registers in simple mode (Xilinx PG021), shared by the board driver, the block
-design description and the emulated board. numpy-free and pynq-free: it ships to the board."""
+design description and the emulated board. Standard library only: it ships to the board."""
 
 #: offsets from the DMA's base address
 DMA_REGISTERS: dict[str, int] = {
@@ -23,10 +23,14 @@ DMASR_DECODE_ERROR = 0x0040
 DMASR_IOC_IRQ = 0x1000
 #: control register (DMACR) bits
 DMACR_RUN = 0x0001
+#: soft reset: resets the whole DMA (both channels); reads 1 until the reset is done
 DMACR_RESET = 0x0004
 
 DMASR_ERRORS = {
-    DMASR_INTERNAL_ERROR: "DMA Internal Error (transfer length 0, or a stream shorter than asked)",
+    DMASR_INTERNAL_ERROR: (
+        "DMA Internal Error (a zero transfer length, or a stream packet longer than the "
+        "receive buffer)"
+    ),
     DMASR_SLAVE_ERROR: "DMA Slave Error (the memory refused the access)",
     DMASR_DECODE_ERROR: "DMA Decode Error (invalid address: not a buffer the DMA can reach)",
 }
@@ -35,3 +39,6 @@ DMASR_ERRORS = {
 def describe_status(status: int) -> list[str]:
     """The errors a DMASR value reports (empty when there are none)."""
     return [text for bit, text in DMASR_ERRORS.items() if status & bit]
+
+#: the VLNV prefix of Xilinx's AXI DMA in an overlay's IP dictionary (any version)
+AXI_DMA_TYPE = "xilinx.com:ip:axi_dma:"

@@ -1,0 +1,84 @@
+"""Write the files the board tests need, with the course's host side (TensorFlow, hls4ml, g++).
+
+The board tests (``tests/board``) run in two environments: the course's venv (PYNQ 3.0.1), where
+``conftest.py`` calls :func:`write_fixtures` itself, and the minimal board venv (numpy, pynq 3.1,
+no TensorFlow or hls4ml), which gets them as files: ``make test`` runs this script in the
+course's venv first and points ``PYNQ_IA_BOARD_FIXTURES`` at the folder.
+
+- ``jet_dnn/``: an emulation bundle of the course's 6-bit jet tagger (untrained weights, fixed
+  seed; 16-bit ``ap_fixed`` words), with 300 test frames, some of them out of range;
+- ``mnist_dnn_float/``: the course's MNIST DNN with hls4ml's float AXI words (784 in, 10 out),
+  the word format and frame sizes of the real overlays in ``../shared/hwh``;
+- with ``--package``: ``package/``, the emulation-only board package (a wheel) of the course's
+  three trained designs (``make -C hw_builds package EMULATION=1``).
+
+Usage: python tests/board/make_fixtures.py FOLDER [--package]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+JET_FRAMES = 300
+MNIST_FRAMES = 64
+
+
+def _bundle(folder: Path, name: str, model, settings, x, y, class_names, seed: int) -> Path:
+    from pynq_ia import blockdesign, convert, emulation
+
+    with tempfile.TemporaryDirectory() as work:
+        project = convert.hls_project(name, model, settings=settings, directory=Path(work) / name)
+        design = blockdesign.describe_model(name, model, settings)
+        provenance = {"fixture": f"untrained {name}, seed {seed}", "float_io": settings.float_io}
+        return emulation.write_bundle(folder, design, project, x, y, class_names, provenance)
+
+
+def write_fixtures(root: Path, *, package: bool = False) -> Path:
+    import numpy as np
+    from tensorflow import keras
+
+    from pynq_ia import convert, models  # first: it quiets TensorFlow's start-up logging
+    from pynq_ia.compress import Quantization
+
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(7)
+
+    keras.utils.set_random_seed(5)
+    jet = models.jet_dnn(Quantization(bits=6))
+    x = rng.normal(0, 4, size=(JET_FRAMES, 16)).astype(np.float32)
+    x[::5, 2] = 77.0  # beyond ap_fixed<16,6>: saturates
+    y = rng.integers(0, 5, JET_FRAMES)
+    _bundle(root / "jet_dnn", "jet_dnn", jet, convert.HLS_SETTINGS["jet_dnn"], x, y,
+            ("g", "q", "t", "w", "z"), 5)
+
+    keras.utils.set_random_seed(6)
+    mnist = models.mnist_dnn(Quantization(bits=8))
+    float_words = replace(convert.HLS_SETTINGS["mnist_dnn"], float_io=True)
+    x = rng.uniform(0, 1, size=(MNIST_FRAMES, 784)).astype(np.float32)
+    y = rng.integers(0, 10, MNIST_FRAMES)
+    _bundle(root / "mnist_dnn_float", "mnist_dnn", mnist, float_words, x, y,
+            tuple(str(d) for d in range(10)), 6)
+
+    if package:
+        from pynq_ia import hwbuild
+
+        hwbuild.package(emulation=True, out_dir=root / "package")
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("--package", action="store_true", help="also build the board package")
+    args = parser.parse_args(argv)
+    print(write_fixtures(args.folder, package=args.package))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
