@@ -1,11 +1,15 @@
 """Block design description, its Tcl, the overlay manifest checks and the no-Vivado path."""
 
-import json
+from dataclasses import replace
 
 import pytest
 
 from pynq_ia import blockdesign, convert, hwbuild, models
+from pynq_ia.board.overlays import OverlayError
 from pynq_ia.compress import Quantization
+
+REPO_ROOT = hwbuild.artifacts.REPO_ROOT
+REAL_OVERLAYS = REPO_ROOT.parent / "shared" / "hwh"
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +77,12 @@ def test_tcl_matches_the_hls_project(jet_hls_project):
         ),
         (("offset 0x40400000", "offset 0x41e00000"), "DMA base address"),
         (("FCLK_CLK0 (100 MHz)} Freq", "FCLK_CLK0 (50 MHz)} Freq"), "every clock is FCLK0 at"),
+        (("\nassign_bd_address\n", "\n"), "addresses assigned before the DMA offset"),
+        (
+            ("CONFIG.c_s_axis_s2mm_tdata_width.VALUE_SRC USER", ""),
+            "DMA stream widths are user values",
+        ),
+        (("get_board_parts -quiet", "get_board_parts"), "board files checked first"),
     ],
 )
 def test_a_wrong_tcl_is_caught(edit, what):
@@ -99,46 +109,51 @@ def test_bytes_per_frame():
     assert hwbuild.block_design("mnist_cnn").bytes_per_frame() == (1568, 20)
 
 
-def _fake_overlay(folder, design="jet_dnn"):
-    """Overlay-shaped files written by the test (never a placeholder in the repository)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    bit, hwh = hwbuild.overlay_files(design, folder)
-    bit.write_bytes(b"\x00\x09\x0f\xf0" * 64)
-    hwh.write_text("<EDKSYSTEM/>")
-    manifest = {
-        "design": design,
-        "sha256": {bit.name: hwbuild.sha256_file(bit), hwh.name: hwbuild.sha256_file(hwh)},
-    }
-    (folder / "manifest.json").write_text(json.dumps(manifest))
-    return bit, hwh
-
-
-def test_manifest_verification_good(tmp_path):
-    _fake_overlay(tmp_path)
-    assert hwbuild.verify_overlay("jet_dnn", tmp_path)["design"] == "jet_dnn"
-
-
-def test_manifest_verification_missing(tmp_path):
-    with pytest.raises(hwbuild.OverlayError, match="make -C hw_builds jet_dnn"):
-        hwbuild.verify_overlay("jet_dnn", tmp_path)
-    bit, hwh = _fake_overlay(tmp_path)
-    hwh.unlink()
-    with pytest.raises(hwbuild.OverlayError, match="partner"):
+def test_a_missing_overlay_says_how_to_build_it(tmp_path):
+    with pytest.raises(OverlayError, match="make -C hw_builds jet_dnn"):
         hwbuild.verify_overlay("jet_dnn", tmp_path)
 
 
-def test_manifest_verification_corrupted(tmp_path):
-    bit, _ = _fake_overlay(tmp_path)
-    bit.write_bytes(bit.read_bytes()[:-1] + b"\x01")
-    with pytest.raises(hwbuild.OverlayError, match="does not match its manifest"):
-        hwbuild.verify_overlay("jet_dnn", tmp_path)
+@pytest.mark.parametrize(
+    ("design", "settings", "bad"),
+    [
+        # the original project's overlays: float words on 32-bit streams, as described
+        ("mnist_dnn", replace(convert.HLS_SETTINGS["mnist_dnn"], float_io=True), set()),
+        # the course's 16-bit words are not what these overlays have
+        ("mnist_dnn", convert.HLS_SETTINGS["mnist_dnn"],
+         {"DMA c_m_axis_mm2s_tdata_width", "DMA c_s_axis_s2mm_tdata_width"}),
+    ],
+)
+@pytest.mark.parametrize("overlay", ["PYNQ_DMA_DNN_float", "PYNQ_DMA_CNN_float"])
+def test_hwh_is_compared_with_the_description(overlay, design, settings, bad):
+    hwh = REAL_OVERLAYS / f"{overlay}.hwh"
+    if not hwh.is_file():
+        pytest.skip(f"the real overlays are not here ({REAL_OVERLAYS}: see its README)")
+    checks = hwbuild.compare_hwh(hwh, blockdesign.describe(design, 784, 10, settings))
+    assert {c.what for c in checks if not c.ok} == bad
+    assert len(checks) > 15  # every parameter of hwh_parameters() was compared
 
 
-def test_overlay_without_manifest_is_refused(tmp_path):
-    _fake_overlay(tmp_path)
-    (tmp_path / "manifest.json").unlink()
-    with pytest.raises(hwbuild.OverlayError, match="without manifest"):
-        hwbuild.verify_overlay("jet_dnn", tmp_path)
+COMPONENT = """<?xml version="1.0" encoding="UTF-8"?>
+<spirit:component xmlns:spirit="http://www.spiritconsortium.org/XMLSchema/SPIRIT/1685-2009">
+  <spirit:vendor>xilinx.com</spirit:vendor>
+  <spirit:library>hls</spirit:library>
+  <spirit:name>{name}</spirit:name>
+  <spirit:version>1.0</spirit:version>
+</spirit:component>
+"""
+
+
+def test_the_exported_ip_is_checked_before_vivado_runs(tmp_path):
+    design = hwbuild.block_design("jet_dnn")
+    log = tmp_path / "vivado_hls.log"
+    with pytest.raises(hwbuild.HardwareBuildError, match="exported no IP.*vivado_hls.log"):
+        hwbuild.exported_ip(tmp_path, design, log)
+    (tmp_path / "component.xml").write_text(COMPONENT.format(name="mnist_cnn_axi"))
+    with pytest.raises(hwbuild.HardwareBuildError, match="instantiates xilinx.com:hls:jet_dnn_axi"):
+        hwbuild.exported_ip(tmp_path, design, log)
+    (tmp_path / "component.xml").write_text(COMPONENT.format(name="jet_dnn_axi"))
+    assert hwbuild.exported_ip(tmp_path, design, log) == "xilinx.com:hls:jet_dnn_axi:1.0"
 
 
 def test_no_vivado_gives_one_clear_message(tmp_path, monkeypatch, capsys):
@@ -158,60 +173,32 @@ def test_no_overlays_are_tracked(repo_root):
     assert not [f for f in tracked if f.endswith((".bit", ".hwh"))]
 
 
+
+
+def test_a_board_package_without_overlays_is_refused(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(hwbuild, "HW_BUILDS", tmp_path)  # no design has an overlay here
+    assert hwbuild.main(["package", "--out", str(tmp_path / "dist")]) == 2
+    error = capsys.readouterr().err
+    assert "no design has a verified overlay" in error and "EMULATION=1" in error
+    assert not list((tmp_path / "dist").glob("*.whl"))
+
+
 @pytest.mark.slow
-def test_board_package(tmp_path, capsys):
-    import tarfile
+def test_emulation_package(tmp_path):
+    import zipfile
 
-    import numpy as np
-
-    tarball = hwbuild.package("mnist_cnn", test_frames=50, folder=tmp_path / "package")
-    folder = tmp_path / "package"
-    assert "packaging without an overlay" in capsys.readouterr().out  # none built here
-    assert not list(folder.glob("*.bit"))  # never a placeholder overlay
-    for module in hwbuild.BOARD_MODULES:
-        assert (folder / "pynq_ia" / module).is_file()
-    notebook = folder / f"{hwbuild.BOARD_CHAPTER}.ipynb"
-    assert notebook.is_file() and '"cells"' in notebook.read_text()
-    with np.load(folder / "test_data.npz") as data:
-        assert data["x"].shape == (50, 784) and data["hls4ml_scores"].shape == (50, 10)
-        assert list(data["class_names"]) == [str(d) for d in range(10)]
-    with tarfile.open(tarball) as archive:
-        assert "mnist_cnn_board_package/test_data.npz" in archive.getnames()
-
-
-def test_board_modules_need_only_numpy_and_pynq():
-    import ast
-    from pathlib import Path
-
-    allowed = {
-        "numpy",
-        "pynq",
-        "pynq_ia",
-        "matplotlib",
-        "__future__",
-        "json",
-        "time",
-        "re",
-        "dataclasses",
-        "pathlib",
-        "typing",
-        "os",
-        "hashlib",
-        "collections",
+    wheel = hwbuild.package(emulation=True, out_dir=tmp_path)
+    assert wheel.name.startswith("pynq_ia_board_emulation-")  # never mistaken for the board's
+    names = zipfile.ZipFile(wheel).namelist()
+    python = {n for n in names if n.endswith(".py")}
+    # the board folder and the package's init, nothing of the host side
+    assert python == {"pynq_ia/__init__.py", "pynq_ia/board/notebooks/__init__.py"} | {
+        f"pynq_ia/board/{p.name}" for p in (REPO_ROOT / "pynq_ia" / "board").glob("*.py")
     }
-    package_dir = Path(hwbuild.__file__).parent
-    for module in hwbuild.BOARD_MODULES:
-        tree = ast.parse((package_dir / module).read_text())
-        # module-level imports: what importing the module on the board needs (functions the
-        # board chapter does not call may import more, lazily)
-        for node in tree.body:
-            if isinstance(node, ast.Import):
-                roots = {alias.name.split(".")[0] for alias in node.names}
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                roots = {node.module.split(".")[0]}
-            else:
-                continue
-            assert roots <= allowed, (module, roots)
-            if "pynq_ia" in roots and isinstance(node, ast.ImportFrom):
-                imported = node.module.split(".")[1] + ".py" if "." in node.module else None
-                assert imported is None or imported in hwbuild.BOARD_MODULES, (module, node.module)
+    for design in hwbuild.DESIGNS:
+        for file in ("manifest.json", "test_data.npz", f"{design}_csim.so"):
+            assert f"pynq_ia/board/designs/{design}/{file}" in names, (design, file)
+    assert "pynq_ia/board/notebooks/07_pynq_dma_inference.ipynb" in names
+    assert not [n for n in names if ".copy" in n]  # no worker copies of the IP libraries
+    metadata = next(n for n in names if n.endswith("entry_points.txt"))
+    assert "pynq_ia = pynq_ia.board.notebooks" in zipfile.ZipFile(wheel).read(metadata).decode()

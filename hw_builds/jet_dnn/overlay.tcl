@@ -4,6 +4,10 @@
 set ip_repo [lindex $argv 0]
 set out_dir [lindex $argv 1]
 
+# the PYNQ-Z2 board files give the PS7 its preset (DDR, MIO, clocks): stop early without them
+if {[llength [get_board_parts -quiet tul.com.tw:pynq-z2:part0:1.0]] == 0} {
+    error "Vivado has no PYNQ-Z2 board files (tul.com.tw:pynq-z2:part0:1.0). Copy the pynq-z2 folder of TUL's board files (https://www.tulembedded.com/FPGA/ProductsPYNQ-Z2.html) into <Vivado>/data/boards/board_files and run again."
+}
 create_project jet_dnn_overlay ./vivado_project -part xc7z020clg400-1 -force
 set_property board_part tul.com.tw:pynq-z2:part0:1.0 [current_project]
 set_property ip_repo_paths $ip_repo [current_project]
@@ -16,7 +20,9 @@ apply_bd_automation -rule xilinx.com:bd_rule:processing_system7 -config {make_ex
 set_property -dict [list CONFIG.PCW_USE_S_AXI_HP0 {1} CONFIG.PCW_FPGA0_PERIPHERAL_FREQMHZ {100}] [get_bd_cells ps7]
 
 # AXI DMA in simple mode: memory side 32 bits, stream side the IP's words
+# (the stream widths are user values: Vivado would otherwise propagate its own over them)
 create_bd_cell -type ip -vlnv xilinx.com:ip:axi_dma:7.1 axi_dma
+set_property -dict [list CONFIG.c_m_axis_mm2s_tdata_width.VALUE_SRC USER CONFIG.c_s_axis_s2mm_tdata_width.VALUE_SRC USER] [get_bd_cells axi_dma]
 set_property -dict [list CONFIG.c_include_sg {0} CONFIG.c_sg_length_width {26} CONFIG.c_sg_include_stscntrl_strm {0} CONFIG.c_m_axi_mm2s_data_width {32} CONFIG.c_m_axis_mm2s_tdata_width {16} CONFIG.c_mm2s_burst_size {256} CONFIG.c_m_axi_s2mm_data_width {32} CONFIG.c_s_axis_s2mm_tdata_width {16} CONFIG.c_s2mm_burst_size {256}] [get_bd_cells axi_dma]
 
 # the network
@@ -32,7 +38,9 @@ connect_bd_intf_net [get_bd_intf_pins axi_dma/M_AXIS_MM2S] [get_bd_intf_pins nn/
 connect_bd_intf_net [get_bd_intf_pins nn/out_r] [get_bd_intf_pins axi_dma/S_AXIS_S2MM]
 apply_bd_automation -rule xilinx.com:bd_rule:clkrst -config {Clk {/ps7/FCLK_CLK0 (100 MHz)} Freq {100} Ref_Clk0 {} Ref_Clk1 {} Ref_Clk2 {}} [get_bd_pins nn/ap_clk]
 
-# the DMA's registers where the driver expects them
+# every slave gets an address (batch runs do not always), then the DMA's registers go where
+# the driver expects them
+assign_bd_address
 set_property offset 0x40400000 [get_bd_addr_segs {ps7/Data/SEG_axi_dma_Reg}]
 set_property range 64K [get_bd_addr_segs {ps7/Data/SEG_axi_dma_Reg}]
 
