@@ -44,29 +44,91 @@ FLAVOURS = ("float", "qkeras")
 SEED = 1234
 
 
-def _with_weights(kind: str, *args, name: str, quantization: Quantization | None):
-    """A Keras layer ``kind`` (Dense, Conv2D), or its QKeras twin with quantized weights/biases."""
-    if quantization is None:
-        from tensorflow import keras
+def jet_dnn_float():
+    """The jet tagger of the hls4ml paper in 32-bit floats: 16 -> 64 -> 32 -> 32 -> 5."""
+    from tensorflow import keras
 
-        return getattr(keras.layers, kind)(*args, name=name, kernel_initializer="lecun_uniform")
-    import qkeras
-
-    return getattr(qkeras, f"Q{kind}")(
-        *args,
-        name=name,
-        kernel_quantizer=quantization.weight_quantizer(),
-        bias_quantizer=quantization.weight_quantizer(),
-        kernel_initializer="lecun_uniform",
+    return keras.Sequential(
+        [
+            keras.layers.Input(shape=(16,), name="inputs"),
+            keras.layers.Dense(64, kernel_initializer="lecun_uniform", name="fc1"),
+            keras.layers.Activation("relu", name="relu1"),
+            keras.layers.Dense(32, kernel_initializer="lecun_uniform", name="fc2"),
+            keras.layers.Activation("relu", name="relu2"),
+            keras.layers.Dense(32, kernel_initializer="lecun_uniform", name="fc3"),
+            keras.layers.Activation("relu", name="relu3"),
+            keras.layers.Dense(5, kernel_initializer="lecun_uniform", name="output"),
+            keras.layers.Activation("softmax", name="softmax"),
+        ],
+        name="jet_dnn",
     )
 
 
+def jet_dnn_qkeras(quantization: Quantization):
+    """The same jet tagger with QKeras layers: fixed-point weights, biases and activations.
+
+    ``quantized_bits(bits, integer, alpha=1)`` rounds a weight to ``bits`` bits, ``integer``
+    of them before the binary point (plus the sign); ``quantized_relu(bits, integer)`` is a
+    ReLU whose output is an unsigned ``bits``-bit number. The softmax stays a float Keras
+    activation: hls4ml implements it with lookup tables.
+    """
+    from qkeras import QActivation, QDense, quantized_bits, quantized_relu
+    from tensorflow import keras
+
+    q = quantization
+    weights = quantized_bits(q.bits, q.weight_integer, alpha=1)  # kernels and biases alike
+    relu = quantized_relu(q.relu_bits, q.activation_integer)
+    return keras.Sequential(
+        [
+            keras.layers.Input(shape=(16,), name="inputs"),
+            QDense(64, kernel_quantizer=weights, bias_quantizer=weights,
+                   kernel_initializer="lecun_uniform", name="fc1"),
+            QActivation(relu, name="relu1"),
+            QDense(32, kernel_quantizer=weights, bias_quantizer=weights,
+                   kernel_initializer="lecun_uniform", name="fc2"),
+            QActivation(relu, name="relu2"),
+            QDense(32, kernel_quantizer=weights, bias_quantizer=weights,
+                   kernel_initializer="lecun_uniform", name="fc3"),
+            QActivation(relu, name="relu3"),
+            QDense(5, kernel_quantizer=weights, bias_quantizer=weights,
+                   kernel_initializer="lecun_uniform", name="output"),
+            keras.layers.Activation("softmax", name="softmax"),
+        ],
+        name="jet_dnn",
+    )
+
+
+def jet_dnn(quantization: Quantization | None = None):
+    """The jet tagger: :func:`jet_dnn_float`, or :func:`jet_dnn_qkeras` with ``quantization``."""
+    return jet_dnn_float() if quantization is None else jet_dnn_qkeras(quantization)
+
+
+# The MNIST models are built from the same layers, one helper per kind of layer: the float
+# Keras layer, or its QKeras twin when a quantization is given.
+
+
 def _dense(units: int, name: str, quantization: Quantization | None):
-    return _with_weights("Dense", units, name=name, quantization=quantization)
+    from tensorflow import keras
+
+    if quantization is None:
+        return keras.layers.Dense(units, kernel_initializer="lecun_uniform", name=name)
+    from qkeras import QDense
+
+    weights = quantization.weight_quantizer()
+    return QDense(units, kernel_quantizer=weights, bias_quantizer=weights,
+                  kernel_initializer="lecun_uniform", name=name)
 
 
 def _conv(filters: int, name: str, quantization: Quantization | None):
-    return _with_weights("Conv2D", filters, 3, name=name, quantization=quantization)
+    from tensorflow import keras
+
+    if quantization is None:
+        return keras.layers.Conv2D(filters, 3, kernel_initializer="lecun_uniform", name=name)
+    from qkeras import QConv2D
+
+    weights = quantization.weight_quantizer()
+    return QConv2D(filters, 3, kernel_quantizer=weights, bias_quantizer=weights,
+                   kernel_initializer="lecun_uniform", name=name)
 
 
 def _relu(name: str, quantization: Quantization | None):
@@ -79,52 +141,51 @@ def _relu(name: str, quantization: Quantization | None):
     return QActivation(quantization.relu(), name=name)
 
 
-def _dense_stack(
-    name: str,
-    input_shape: tuple[int, ...],
-    hidden: tuple[int, ...],
-    classes: int,
-    quantization: Quantization | None,
-):
-    from tensorflow import keras
-
-    layers: list = [keras.layers.Input(shape=input_shape, name="inputs")]
-    if len(input_shape) > 1:
-        layers.append(keras.layers.Flatten(name="flatten"))
-    for i, units in enumerate(hidden, start=1):
-        layers += [_dense(units, f"fc{i}", quantization), _relu(f"relu{i}", quantization)]
-    layers += [
-        _dense(classes, "output", quantization),
-        keras.layers.Activation("softmax", name="softmax"),
-    ]
-    return keras.Sequential(layers, name=name)
-
-
-def jet_dnn(quantization: Quantization | None = None):
-    """The jet tagger of the hls4ml paper: 16 -> 64 -> 32 -> 32 -> 5."""
-    return _dense_stack("jet_dnn", (16,), (64, 32, 32), 5, quantization)
-
-
 def mnist_dnn(quantization: Quantization | None = None):
     """A dense MNIST classifier: 784 -> 128 -> 64 -> 10."""
-    return _dense_stack("mnist_dnn", (28, 28, 1), (128, 64), 10, quantization)
+    from tensorflow import keras
+
+    q = quantization
+    return keras.Sequential(
+        [
+            keras.layers.Input(shape=(28, 28, 1), name="inputs"),
+            keras.layers.Flatten(name="flatten"),
+            _dense(128, "fc1", q),
+            _relu("relu1", q),
+            _dense(64, "fc2", q),
+            _relu("relu2", q),
+            _dense(10, "output", q),
+            keras.layers.Activation("softmax", name="softmax"),
+        ],
+        name="mnist_dnn",
+    )
 
 
 def mnist_cnn(quantization: Quantization | None = None):
-    """A small MNIST CNN sized for the xc7z020 (about 5,000 weights)."""
+    """A small MNIST CNN sized for the xc7z020 (about 5,000 weights).
+
+    28 -> 26 -> 13 -> 11 -> 5 -> 3 pixels: the last feature map keeps 3 x 3 x 16 values.
+    """
     from tensorflow import keras
 
-    layers: list = [keras.layers.Input(shape=(28, 28, 1), name="inputs")]
-    for i, filters in enumerate((8, 16, 16), start=1):
-        layers += [_conv(filters, f"conv{i}", quantization), _relu(f"relu{i}", quantization)]
-        if i < 3:  # 28 -> 26 -> 13 -> 11 -> 5 -> 3: the last map keeps 3 x 3 x 16 features
-            layers.append(keras.layers.MaxPooling2D(2, name=f"pool{i}"))
-    layers += [
-        keras.layers.Flatten(name="flatten"),
-        _dense(10, "output", quantization),
-        keras.layers.Activation("softmax", name="softmax"),
-    ]
-    return keras.Sequential(layers, name="mnist_cnn")
+    q = quantization
+    return keras.Sequential(
+        [
+            keras.layers.Input(shape=(28, 28, 1), name="inputs"),
+            _conv(8, "conv1", q),
+            _relu("relu1", q),
+            keras.layers.MaxPooling2D(2, name="pool1"),
+            _conv(16, "conv2", q),
+            _relu("relu2", q),
+            keras.layers.MaxPooling2D(2, name="pool2"),
+            _conv(16, "conv3", q),
+            _relu("relu3", q),
+            keras.layers.Flatten(name="flatten"),
+            _dense(10, "output", q),
+            keras.layers.Activation("softmax", name="softmax"),
+        ],
+        name="mnist_cnn",
+    )
 
 
 @dataclass(frozen=True)
@@ -211,16 +272,7 @@ def fit(
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
-    callbacks = [
-        keras.callbacks.ReduceLROnPlateau(factor=0.5, patience=3, min_lr=1e-5, verbose=0),
-    ]
-    if pruning is None:
-        # with pruning, early stopping could stop before the target sparsity is reached
-        callbacks.append(
-            keras.callbacks.EarlyStopping(patience=6, restore_best_weights=True, verbose=0)
-        )
-    else:
-        callbacks += pruning_callbacks()
+    callbacks = training_callbacks(pruning)
     start = time.perf_counter()
     history = model.fit(
         dataset.x_train,
@@ -237,6 +289,20 @@ def fit(
         model = strip(model)
     values = {k: [float(v) for v in vs] for k, vs in history.history.items() if k != "lr"}
     return TrainingResult(model, values, seconds, len(values["loss"]))
+
+
+def training_callbacks(pruning: Pruning | None = None) -> list:
+    """Halve the learning rate when the validation loss stalls for 3 epochs; stop after 6
+    epochs without progress, keeping the best weights. With pruning, no early stopping (it
+    could stop before the target sparsity is reached) but tfmot's pruning step instead."""
+    from tensorflow import keras
+
+    callbacks = [keras.callbacks.ReduceLROnPlateau(factor=0.5, patience=3, min_lr=1e-5)]
+    if pruning is None:
+        callbacks.append(keras.callbacks.EarlyStopping(patience=6, restore_best_weights=True))
+    else:
+        callbacks += pruning_callbacks()
+    return callbacks
 
 
 def evaluate(model, dataset) -> dict[str, Any]:
