@@ -44,8 +44,26 @@ OVERFLOW_MODES = ("AP_WRAP", "AP_SAT", "AP_SAT_ZERO", "AP_SAT_SYM")
 WORD_WIDTHS = (8, 16, 32)
 
 
+class _Words:
+    """What every word format shares: words back to floats."""
+
+    dtype: np.dtype
+    float_dtype: np.dtype
+    scale: float
+
+    def decode(self, words: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Floats for words, into ``out`` when given (a new array, never the buffer itself)."""
+        words = np.asarray(words)
+        if words.dtype != self.dtype:
+            words = words.view(self.dtype)
+        if out is None:
+            out = np.empty(words.shape, dtype=self.float_dtype)
+        np.multiply(words, out.dtype.type(1.0 / self.scale), out=out, casting="unsafe")
+        return out
+
+
 @dataclass(frozen=True)
-class FixedPoint:
+class FixedPoint(_Words):
     """One ap_fixed / ap_ufixed word format and its exact float <-> word conversions."""
 
     width: int
@@ -167,26 +185,17 @@ class FixedPoint:
         out[...] = ints
         return out, out_of_range
 
-    def decode(self, words: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        """Floats for words, into ``out`` when given (a new array, never the buffer itself)."""
-        words = np.asarray(words)
-        if words.dtype != self.dtype:
-            words = words.view(self.dtype)
-        if out is None:
-            out = np.empty(words.shape, dtype=self.float_dtype)
-        np.multiply(words, out.dtype.type(1.0 / self.scale), out=out, casting="unsafe")
-        return out
-
     def cpp(self) -> str:
         kind = "ap_fixed" if self.signed else "ap_ufixed"
         return f"{kind}<{self.width},{self.integer},{self.rounding},{self.overflow}>"
 
 
 @dataclass(frozen=True)
-class FloatWord:
+class FloatWord(_Words):
     """hls4ml's default AXI word: a 32-bit IEEE float, sent as it is."""
 
     width: int = 32
+    scale = 1.0
 
     def __post_init__(self) -> None:
         if self.width != 32:
@@ -207,15 +216,6 @@ class FloatWord:
             out[...] = x
         overflowed = 0 if x.dtype == np.float32 else int(np.count_nonzero(np.isinf(out)))
         return out, overflowed
-
-    def decode(self, words: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        words = np.asarray(words)
-        if words.dtype != np.float32:
-            words = words.view(np.float32)
-        if out is None:
-            out = np.empty(words.shape, dtype=np.float32)
-        out[...] = words
-        return out
 
     def cpp(self) -> str:
         return "float"
