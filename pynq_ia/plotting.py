@@ -420,3 +420,121 @@ def block_diagram(design, *, label: str) -> Figure:
     )
     stamp(fig, label)
     return fig
+
+
+# ------------------------------------------------------------------------------ concept figures
+
+
+def reuse_factor_concept(products: int = 8, reuse_factors: Sequence[int] = (1, 2, 4)) -> Figure:
+    """A layer's ``products`` multiplications on multipliers (rows) over clock cycles (columns).
+
+    With reuse factor R every multiplier computes R products one after the other: R times
+    fewer multipliers, R cycles instead of one.
+    """
+    fig, axes = plt.subplots(1, len(reuse_factors), figsize=(11, 3.2),
+                             gridspec_kw={"width_ratios": list(reuse_factors)})
+    palette = plt.get_cmap("tab20").colors
+    for ax, reuse in zip(axes, reuse_factors, strict=True):
+        multipliers = products // reuse
+        for product in range(products):
+            unit, cycle = product % multipliers, product // multipliers
+            ax.add_patch(plt.Rectangle((cycle + 0.05, multipliers - unit - 0.95), 0.9, 0.9,
+                                       color=palette[product % len(palette)]))
+            ax.text(cycle + 0.5, multipliers - unit - 0.5, f"w{product}·x{product}",
+                    ha="center", va="center", fontsize=8)
+        ax.set_xlim(0, reuse)
+        ax.set_ylim(0, products)
+        ax.set_xticks([c + 0.5 for c in range(reuse)], [str(c + 1) for c in range(reuse)])
+        ax.set_yticks([])
+        ax.set_xlabel("clock cycle")
+        cycles = f"{reuse} cycle{'s' if reuse > 1 else ''}"
+        ax.set_title(f"reuse factor {reuse}\n{multipliers} multipliers, {cycles}", fontsize=10)
+        for side in ("top", "right", "left"):
+            ax.spines[side].set_visible(False)
+    axes[0].set_ylabel("multipliers")
+    fig.suptitle(f"One layer's {products} multiplications, scheduled by hls4ml", fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def io_types_concept() -> Figure:
+    """``io_parallel`` (every value of a layer at once, in registers) against ``io_stream``
+    (values one after the other through FIFOs; a convolution keeps a few rows in a buffer)."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.4))
+    for layer, x in enumerate((0.0, 2.2, 4.4)):
+        for i in range(4):
+            left.add_patch(plt.Rectangle((x, 3 - i), 0.8, 0.8, facecolor="#dbeafe",
+                                         edgecolor="#1d4ed8"))
+        if layer < 2:
+            for i in range(4):
+                for j in range(4):
+                    left.plot([x + 0.8, x + 2.2], [3.4 - i, 3.4 - j], color="#93c5fd", lw=0.8)
+    left.text(2.6, -0.55, "all values of a layer at once: every product has its own wire",
+              ha="center", fontsize=9)
+    left.set_title("io_parallel (the dense networks)", fontsize=10)
+    for i in range(6):  # pixels in flight
+        right.add_patch(plt.Rectangle((0.2 + 0.55 * i, 1.6), 0.45, 0.45, facecolor="#fde68a",
+                                      edgecolor="#b45309"))
+    right.annotate("", xy=(4.0, 1.82), xytext=(3.55, 1.82),
+                   arrowprops={"arrowstyle": "->", "color": "#374151"})
+    right.add_patch(plt.Rectangle((4.1, 0.9), 1.6, 1.9, facecolor="white", edgecolor="#b45309"))
+    for row in range(3):  # the line buffer: three rows of the image
+        right.add_patch(plt.Rectangle((4.2, 1.0 + 0.6 * row), 1.4, 0.45, facecolor="#fef3c7",
+                                      edgecolor="#b45309", lw=0.8))
+    right.add_patch(plt.Rectangle((4.2, 1.0), 0.45, 1.65, fill=False, edgecolor="#dc2626", lw=2))
+    right.text(4.9, 3.0, "line buffer: 3 rows,\n3 x 3 window", ha="center", fontsize=8.5)
+    right.annotate("", xy=(6.5, 1.82), xytext=(5.75, 1.82),
+                   arrowprops={"arrowstyle": "->", "color": "#374151"})
+    right.text(7.1, 1.82, "FIFO to\nthe next\nlayer", ha="center", va="center", fontsize=8.5)
+    right.text(1.6, 1.2, "pixels, one per clock", ha="center", fontsize=8.5)
+    right.set_title("io_stream (the CNN)", fontsize=10)
+    for ax in (left, right):
+        ax.set_xlim(-0.3, 7.8)
+        ax.set_ylim(-0.9, 4.2)
+        ax.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+#: the stages the course compares, and what is compared between neighbours
+VERIFICATION_CHAIN = (
+    ("float\n(Keras)", "accuracy within a tolerance\n(compression changes the model)"),
+    ("QKeras\n+ pruning", "argmax agreement >= 99 %\n(softmax tables approximate exp)"),
+    ("C simulation\n(hls4ml, g++)", "bit for bit\n(asserted in chapter 7)"),
+    ("emulated board\n(PYNQ driver)", "bit for bit\n(test_data.npz on the board)"),
+    ("PYNQ-Z2\n(the FPGA)", ""),
+)
+
+
+def verification_chain() -> Figure:
+    """What the course compares at each step, and how strictly."""
+    fig, ax = plt.subplots(figsize=(11, 2.3))
+    width, gap = 1.5, 0.9
+    for i, (stage, comparison) in enumerate(VERIFICATION_CHAIN):
+        x = i * (width + gap)
+        fill, edge = ("#ecfdf5", "#047857") if i >= 2 else ("#eff6ff", "#1d4ed8")  # exact: green
+        ax.add_patch(plt.Rectangle((x, 0.9), width, 1.0, facecolor=fill, edgecolor=edge, lw=1.5))
+        ax.text(x + width / 2, 1.4, stage, ha="center", va="center", fontsize=9.5)
+        if comparison:
+            ax.annotate("", xy=(x + width + gap - 0.05, 1.4), xytext=(x + width + 0.05, 1.4),
+                        arrowprops={"arrowstyle": "<->", "color": "#374151"})
+            ax.text(x + width + gap / 2, 0.75, comparison, ha="center", va="top", fontsize=7.8,
+                    color="#047857" if "bit for bit" in comparison else "#374151")
+    ax.set_xlim(-0.1, len(VERIFICATION_CHAIN) * (width + gap) - gap + 0.1)
+    ax.set_ylim(-0.1, 2.0)
+    ax.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def pruning_schedule(sparsity: Sequence[float], *, title: str, label: str) -> Figure:
+    """The target sparsity of a pruning schedule at each training step."""
+    fig, ax = plt.subplots(figsize=(7, 2.8))
+    ax.plot(np.arange(len(sparsity)), sparsity, color="#1d4ed8")
+    ax.set_xlabel("training step (one batch each)")
+    ax.set_ylabel("share of weights set to zero")
+    ax.set_ylim(0, 1)
+    ax.set_title(title, fontsize=10)
+    stamp(fig, label)
+    fig.tight_layout()
+    return fig

@@ -34,3 +34,103 @@ def batch_sweep(rows_by_design: dict[str, list[dict]], *, label: str):
     stamp(fig, label)
     fig.tight_layout()
     return fig
+
+
+#: the course's stages in flow order: (key, title, tools, chapter, where it runs)
+COURSE_STAGES = (
+    ("datasets", "Data", "MNIST, jets", "1", "host"),
+    ("training", "Train", "Keras", "2", "host"),
+    ("compression", "Compress", "QKeras, pruning", "3", "host"),
+    ("conversion", "Convert", "hls4ml, C sim", "4", "host"),
+    ("synthesis", "Synthesize", "Vivado HLS", "5", "vivado"),
+    ("block_design", "Block design", "Vivado", "6", "vivado"),
+    ("board", "Run", "PYNQ, DMA", "7", "board"),
+    ("results", "Compare", "all numbers", "8", "host"),
+)
+_WHERE = {
+    "host": ("#1d4ed8", "laptop / CI"),
+    "vivado": ("#b45309", "needs Vivado"),
+    "board": ("#047857", "PYNQ-Z2 (or its emulation)"),
+}
+
+
+def course_flow(stage: str | None = None):
+    """The course's flow, one box per chapter, ``stage`` (a key of COURSE_STAGES) highlighted."""
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import FancyBboxPatch
+
+    keys = [s[0] for s in COURSE_STAGES]
+    if stage is not None and stage not in keys:
+        raise ValueError(f"unknown stage {stage!r}; the stages are {keys}")
+    fig, ax = plt.subplots(figsize=(11, 1.9))
+    width, gap = 1.0, 0.32
+    for i, (key, title, tools, chapter, where) in enumerate(COURSE_STAGES):
+        x = i * (width + gap)
+        colour = _WHERE[where][0]
+        current = key == stage
+        ax.add_patch(FancyBboxPatch(
+            (x, 0), width, 1, boxstyle="round,pad=0.02,rounding_size=0.08",
+            facecolor=colour if current else "white", edgecolor=colour,
+            linewidth=2.5 if current else 1.2, alpha=1.0 if current or stage is None else 0.55,
+        ))
+        text = "white" if current else "#111827"
+        ax.text(x + width / 2, 0.66, title, ha="center", va="center", fontsize=10.5,
+                fontweight="bold", color=text)
+        ax.text(x + width / 2, 0.38, tools, ha="center", va="center", fontsize=7.5, color=text)
+        ax.text(x + width / 2, 0.12, f"ch. {chapter}", ha="center", va="center", fontsize=7.5,
+                color=text)
+        if i:
+            ax.annotate("", xy=(x - 0.02, 0.5), xytext=(x - gap + 0.02, 0.5),
+                        arrowprops={"arrowstyle": "->", "color": "#374151"})
+    ax.legend(
+        handles=[Line2D([], [], color=c, lw=3, label=label) for c, label in _WHERE.values()],
+        loc="upper center", bbox_to_anchor=(0.5, 0.02), ncol=3, frameon=False, fontsize=8.5,
+    )
+    ax.set_xlim(-0.05, len(COURSE_STAGES) * (width + gap) - gap + 0.05)
+    ax.set_ylim(-0.05, 1.05)
+    ax.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def dma_sequence():
+    """What one DMA transfer is: the register writes and reads of both channels, the words on
+    the AXI streams with TLAST, and the polling of the status registers (Xilinx PG021)."""
+    import matplotlib.pyplot as plt
+
+    lanes = ["Python (PS)", "DMA registers", "DDR buffers", "MM2S", "IP", "S2MM"]
+    steps = [
+        (0, 1, "write MM2S_DMACR, S2MM_DMACR = RUN (once, when the driver starts)"),
+        (0, 2, "flush the input frames from the CPU caches"),
+        (0, 1, "write MM2S_SA = input address, then MM2S_LENGTH = bytes: MM2S starts"),
+        (0, 1, "write S2MM_DA = output address, then S2MM_LENGTH = room: S2MM waits"),
+        (2, 3, "reads the frames"),
+        (3, 4, "words; TLAST on the last"),
+        (4, 5, "results; TLAST at frame end"),
+        (5, 2, "S2MM writes the results, stops at TLAST"),
+        (0, 1, "poll MM2S_DMASR, S2MM_DMASR until IDLE (with a deadline; an error halts)"),
+        (0, 1, "read S2MM_LENGTH = bytes received; invalidate the output frames"),
+    ]
+    fig, ax = plt.subplots(figsize=(11, 5.2))
+    for x, lane in enumerate(lanes):
+        ax.plot([x, x], [0.4, len(steps) + 0.3], color="0.75", lw=1, zorder=0)
+        ax.text(x, len(steps) + 0.55, lane, ha="center", va="bottom", fontsize=9.5,
+                fontweight="bold")
+    for row, (start, end, label) in enumerate(steps):
+        y = len(steps) - row
+        from_python = start == 0
+        colour = "#1d4ed8" if from_python else "#047857"
+        ax.annotate("", xy=(end, y), xytext=(start, y),
+                    arrowprops={"arrowstyle": "->", "color": colour, "lw": 1.6})
+        # the processor's steps are labelled right of their arrow, the data's above it
+        x, align = (max(start, end) + 0.1, "left") if from_python else ((start + end) / 2, "center")
+        ax.text(x, y + (0 if from_python else 0.12), label, ha=align,
+                va="center" if from_python else "bottom", fontsize=8.3, color=colour,
+                bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
+    ax.set_xlim(-0.4, len(lanes) - 0.6)
+    ax.set_ylim(0.2, len(steps) + 1.2)
+    ax.axis("off")
+    ax.set_title("One DMA transfer, in time order (top to bottom)", fontsize=10.5, loc="left")
+    fig.tight_layout()
+    return fig
