@@ -26,11 +26,30 @@ BOARD_FIXTURES := _build/board-fixtures
 # Kernels started by nbval and Jupyter Book, and hls4ml's g++ builds, use the course's venv.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: all book build-book test test-board venv board-venv lint bench lock lock-board clean
+.PHONY: all book build-book test test-board venv board-venv system lint bench lock lock-board clean
 
 all: test
 
-$(STAMP): requirements.txt pyproject.toml
+# Programs the course needs from the system's packages: command -> Debian package.
+SYSTEM_NEEDS := dot:graphviz
+
+# Installed with apt-get when missing and we are root (CI); otherwise a message says how.
+system:
+	@missing=""; for need in $(SYSTEM_NEEDS); do \
+		command -v $${need%%:*} >/dev/null 2>&1 || missing="$$missing $${need#*:}"; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing$$missing (Debian packages)"; \
+			export DEBIAN_FRONTEND=noninteractive; \
+			apt-get install -y -qq $$missing >/dev/null 2>&1 || \
+			{ apt-get update -qq >/dev/null && apt-get install -y -qq $$missing >/dev/null; } || exit 1; \
+		else \
+			echo "error: the course needs$$missing; install with: sudo apt-get install$$missing"; \
+			exit 1; \
+		fi; \
+	fi
+
+$(STAMP): requirements.txt pyproject.toml | system
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip==24.3.1"
 	$(BIN)/python -m pip install --quiet -r requirements.txt

@@ -111,8 +111,12 @@ HLS_SETTINGS: dict[str, HLSSettings] = {
     "jet_dnn": HLSSettings(
         "io_parallel", "Latency", reuse_factor=1, softmax_input_precision="ap_fixed<16,4>"
     ),
-    # 784 x 128 weights cannot all have their own multiplier: each one does 128 products
-    "mnist_dnn": HLSSettings("io_parallel", "Resource", reuse_factor=128),
+    # 784 x 128 weights cannot all have their own multiplier: each one does 128 products; the
+    # first layer takes 112, the valid reuse factor nearest 128 for its 784 x 128 shape (hls4ml's
+    # Resource strategy needs one that fits: get_valid_reuse_factors(784, 128))
+    "mnist_dnn": HLSSettings(
+        "io_parallel", "Resource", reuse_factor=128, layer_reuse={"fc1": 112}
+    ),
     "mnist_cnn": HLSSettings("io_stream", "Latency", reuse_factor=1),
 }
 
@@ -164,8 +168,7 @@ def convert(
     """The hls4ml model (not yet written) of ``model``, as a VivadoAccelerator project."""
     import hls4ml
 
-    fix_hls4ml_axi_types()
-    add_dense_csim_shortcut_on_write()
+    prepare_hls4ml()
     settings = settings or HLS_SETTINGS[name]
     return hls4ml.converters.convert_from_keras_model(
         model,
@@ -182,6 +185,16 @@ def convert(
         input_type=settings.input_type,
         output_type=settings.output_type,
     )
+
+
+def prepare_hls4ml() -> None:
+    """The course's two additions to hls4ml 1.3.0, before any project is written (idempotent).
+
+    :func:`fix_hls4ml_axi_types` (without it, ap_fixed AXI words do not compile) and
+    :func:`add_dense_csim_shortcut_on_write` (a faster C simulation, same bits).
+    """
+    fix_hls4ml_axi_types()
+    add_dense_csim_shortcut_on_write()
 
 
 def fix_hls4ml_axi_types() -> None:
