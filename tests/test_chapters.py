@@ -1,0 +1,141 @@
+"""What the chapters teach: the tools' own calls on the page, exercises, chapters that run alone.
+
+The course teaches QKeras, tfmot, hls4ml and PYNQ: each chapter must show their calls in its
+code cells (executed by ``make test``), and the package code it explains through literalinclude.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import jupytext
+import pytest
+
+from pynq_ia.book import chapter_notebooks
+
+#: per chapter: the calls that must stand in its code cells, and the package functions it shows
+TAUGHT = {
+    "02_training": {
+        "code": ["models.jet_dnn_float()", ".compile(", "keras.optimizers.Adam(", ".fit(",
+                 "keras.callbacks.EarlyStopping(", "keras.callbacks.ReduceLROnPlateau("],
+        "shown": ["models.py:jet_dnn_float", "models.py:fit"],
+    },
+    "03_quantization_pruning": {
+        "code": [
+            "quantized_bits(", "quantized_relu(", "models.jet_dnn_qkeras(",
+            "tfmot.sparsity.keras.PolynomialDecay(", "tfmot.sparsity.keras.prune_low_magnitude(",
+            "tfmot.sparsity.keras.UpdatePruningStep()", "tfmot.sparsity.keras.strip_pruning(",
+        ],
+        "shown": ["models.py:jet_dnn_qkeras", "compress.py:prune"],
+    },
+    "04_hls4ml_conversion": {
+        "code": ["hls4ml.utils.config_from_keras_model(", 'granularity="name"',
+                 "hls4ml.converters.convert_from_keras_model(", 'backend="VivadoAccelerator"',
+                 'board="pynq-z2"', "io_type=", "clock_period=", "output_dir=",
+                 "hls_model.compile()", "hls_model.predict(", "hls4ml.utils.plot_model(",
+                 "show_shapes=True", "show_precision=True"],
+        "shown": ["convert.py:hls_config"],
+    },
+    "05_synthesis_and_resources": {
+        "code": [
+            ".build(csim=False, synth=True, export=True)", "hls4ml.report.read_vivado_report(",
+        ],
+        "shown": [],
+    },
+    "07_pynq_dma_inference": {
+        "code": ["pynq.allocate(", "dma.sendchannel.transfer(", "dma.recvchannel.transfer(",
+                 "dma.sendchannel.wait()", "dma.recvchannel.wait()", ".predict(",
+                 "NeuralNetworkOverlay.from_overlay("],
+        "shown": [
+            "driver.py:NeuralNetworkOverlay.predict", "driver.py:NeuralNetworkOverlay._transfer",
+        ],
+    },
+}
+EXERCISE_CHAPTERS = ("02", "03", "04", "05", "06", "07")
+MAX_CODE_CELL_LINES = {"07_pynq_dma_inference": 15, "08_results": 15}
+
+
+def _chapters(repo_root: Path) -> dict[str, Path]:
+    return {p.stem: p for p in chapter_notebooks(repo_root)}
+
+
+def _code_cells(chapter: Path) -> list[str]:
+    return [c.source for c in jupytext.read(chapter).cells if c.cell_type == "code"]
+
+
+def _shown(chapter: Path) -> set[str]:
+    """``file:object`` of every ``literalinclude`` with ``:pyobject:`` in a chapter."""
+    pattern = r"```\{literalinclude\} \S*/(\w+\.py)\n:pyobject: ([\w.]+)"
+    return {f"{file}:{obj}" for file, obj in re.findall(pattern, chapter.read_text())}
+
+
+@pytest.mark.parametrize("name", sorted(TAUGHT))
+def test_each_chapter_shows_the_tools_own_calls(repo_root, name):
+    chapter = _chapters(repo_root)[name]
+    code = "\n".join(_code_cells(chapter))
+    missing = [call for call in TAUGHT[name]["code"] if call not in code]
+    assert not missing, f"{name}: no code cell calls {missing}"
+    assert set(TAUGHT[name]["shown"]) <= _shown(chapter), f"{name}: {_shown(chapter)}"
+
+
+def test_literalincludes_point_at_existing_package_code(repo_root):
+    import ast
+
+    for chapter in _chapters(repo_root).values():
+        for shown in _shown(chapter):
+            file, obj = shown.split(":")
+            path = next((repo_root / "pynq_ia").rglob(file))
+            names = {node.name for node in ast.walk(ast.parse(path.read_text()))
+                     if isinstance(node, ast.FunctionDef | ast.ClassDef)}
+            assert obj.split(".")[-1] in names, (chapter.name, shown)
+
+
+@pytest.mark.parametrize("number", EXERCISE_CHAPTERS)
+def test_chapters_end_with_exercises_whose_solutions_are_hidden(repo_root, number):
+    chapter = next(p for stem, p in _chapters(repo_root).items() if stem.startswith(number))
+    text = chapter.read_text()
+    labels = re.findall(r"```\{exercise\}\n:label: ([\w-]+)", text)
+    solutions = re.findall(r"```\{solution\} ([\w-]+)\n:class: dropdown", text)
+    assert len(labels) >= 2, f"{chapter.name}: {len(labels)} exercises"
+    assert labels == solutions, f"{chapter.name}: exercises {labels}, hidden solutions {solutions}"
+
+
+@pytest.mark.parametrize(("name", "limit"), sorted(MAX_CODE_CELL_LINES.items()))
+def test_narrative_chapters_have_short_code_cells(repo_root, name, limit):
+    cells = _code_cells(_chapters(repo_root)[name])
+    longest = max(len(cell.strip().splitlines()) for cell in cells)
+    assert longest <= limit, f"{name}: a code cell of {longest} lines"
+
+
+@pytest.mark.slow
+def test_chapter_8_runs_alone_from_an_empty_artifact_cache(repo_root, tmp_path, monkeypatch):
+    """Every section chapter 8 needs is computed by the package when no chapter wrote it.
+
+    Only the datasets are copied over (inputs, not chapter outputs: re-simulating the jets
+    would add half a minute and test nothing more).
+    """
+    import nbformat
+    from nbclient import NotebookClient
+
+    from pynq_ia import artifacts
+    from pynq_ia.profile import active_profile
+
+    monkeypatch.setenv("PYNQ_IA_PROFILE", "ci")
+    datasets = artifacts.root() / "ci" / "datasets"
+    cache = tmp_path / "artifacts"
+    if datasets.is_dir():
+        shutil.copytree(datasets, cache / "ci" / "datasets")
+    monkeypatch.setenv(artifacts.ARTIFACTS_ENV, str(cache))
+    assert active_profile().name == "ci"
+    chapter = _chapters(repo_root)["08_results"]
+    notebook = jupytext.read(chapter)
+    NotebookClient(notebook, timeout=1800, kernel_name="python3",
+                   resources={"metadata": {"path": str(chapter.parent)}}).execute()
+    outputs = "".join(o.get("text", "") for c in notebook.cells for o in c.get("outputs", []))
+    assert "results OK" in outputs
+    assert {p.stem for p in (cache / "ci" / "metrics").glob("*.json")} == {
+        "jet_dnn", "mnist_dnn", "mnist_cnn"
+    }
+    nbformat.validate(notebook)
