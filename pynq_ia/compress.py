@@ -11,10 +11,31 @@
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
+
+#: Keras 2.15 warns whenever QKeras writes a layer's configuration: QKeras serializes its
+#: quantizers through ``keras.constraints.serialize``, which expects constraints. The
+#: configuration it writes is complete (``load_qmodel`` reads it back, hls4ml reads the
+#: quantizers from it), so for QKeras quantizers, and only for them, the warning is harmless.
+QKERAS_SERIALIZATION_WARNING = (
+    r"The `keras\.constraints\.serialize\(\)` API should only be used for objects of type "
+    r"`keras\.constraints\.Constraint`\. Found an instance of type <class 'qkeras\."
+)
+
+
+@contextmanager
+def quiet_qkeras_serialization() -> Iterator[None]:
+    """Silence Keras' harmless warning about QKeras quantizers (see the constant above) for the
+    calls inside; every other warning still shows."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", QKERAS_SERIALIZATION_WARNING, UserWarning)
+        yield
 
 
 @dataclass(frozen=True)
@@ -89,7 +110,8 @@ def prune(model, pruning: Pruning, steps: int):
 
     import tensorflow as tf
 
-    return tf.keras.models.clone_model(model, clone_function=wrap)
+    with quiet_qkeras_serialization():
+        return tf.keras.models.clone_model(model, clone_function=wrap)
 
 
 def pruning_callbacks() -> list:

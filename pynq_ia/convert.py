@@ -39,11 +39,13 @@ static variables, so two threads must never share one).
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
+import json
 import shutil
 import subprocess
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +54,7 @@ import numpy as np
 from pynq_ia import artifacts
 from pynq_ia.board.csim import WordRunner, available_cores
 from pynq_ia.board.words import WordFormat, word_format
+from pynq_ia.compress import quiet_qkeras_serialization
 
 PART = "xc7z020clg400-1"
 BOARD = "pynq-z2"
@@ -125,13 +128,14 @@ def hls_config(model, settings: HLSSettings, *, trace: bool = False) -> dict[str
     """The hls4ml configuration of a Keras/QKeras model (per-layer, explicit where it matters)."""
     import hls4ml
 
-    config = hls4ml.utils.config_from_keras_model(
-        model,
-        granularity="name",
-        backend="VivadoAccelerator",
-        default_precision=settings.default_precision,
-        default_reuse_factor=settings.reuse_factor,
-    )
+    with quiet_qkeras_serialization():
+        config = hls4ml.utils.config_from_keras_model(
+            model,
+            granularity="name",
+            backend="VivadoAccelerator",
+            default_precision=settings.default_precision,
+            default_reuse_factor=settings.reuse_factor,
+        )
     config["Model"]["Strategy"] = settings.strategy
     layers = config["LayerName"]
     layers["inputs"]["Precision"]["result"] = settings.input_precision
@@ -170,21 +174,23 @@ def convert(
 
     prepare_hls4ml()
     settings = settings or HLS_SETTINGS[name]
-    return hls4ml.converters.convert_from_keras_model(
-        model,
-        hls_config=hls_config(model, settings, trace=trace),
-        output_dir=str(output_dir),
-        project_name=name,
-        backend="VivadoAccelerator",
-        board=BOARD,
-        part=PART,
-        io_type=settings.io_type,
-        clock_period=settings.clock_period,
-        interface="axi_stream",
-        driver="python",
-        input_type=settings.input_type,
-        output_type=settings.output_type,
-    )
+    config = hls_config(model, settings, trace=trace)
+    with quiet_qkeras_serialization():
+        return hls4ml.converters.convert_from_keras_model(
+            model,
+            hls_config=config,
+            output_dir=str(output_dir),
+            project_name=name,
+            backend="VivadoAccelerator",
+            board=BOARD,
+            part=PART,
+            io_type=settings.io_type,
+            clock_period=settings.clock_period,
+            interface="axi_stream",
+            driver="python",
+            input_type=settings.input_type,
+            output_type=settings.output_type,
+        )
 
 
 def prepare_hls4ml() -> None:
@@ -405,7 +411,11 @@ def build_word_runner(
 
 @dataclass
 class HLSProject:
-    """A converted, compiled model: the hls4ml model, where it lives, how long compiling took."""
+    """A converted, compiled model: the hls4ml model, where it lives, how long compiling took.
+
+    ``from_cache``: the compiled libraries of an earlier call were reused (``compile_seconds``
+    is then the time that earlier compile took).
+    """
 
     name: str
     hls_model: Any
@@ -413,6 +423,7 @@ class HLSProject:
     directory: Path
     compile_seconds: float
     words: WordRunner | None = None
+    from_cache: bool = False
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Bit-accurate C simulation of the network on float inputs (n, ...) -> (n, classes).
@@ -455,6 +466,51 @@ def word_runner_variants(project: HLSProject) -> dict[str, WordRunner]:
     }
 
 
+#: written into a project folder after a successful compile: what was compiled, and checksums
+PROJECT_STAMP = "pynq_ia_project.json"
+
+
+def project_fingerprint(name: str, model, settings: HLSSettings, *, trace: bool = False) -> str:
+    """What a compiled project depends on: the model's architecture and weights, the hls4ml
+    configuration and version, the settings, and the course's own C++ (this module, the kernel)."""
+    import hls4ml
+
+    from pynq_ia import models
+
+    weights = hashlib.sha256()
+    for array in model.get_weights():
+        weights.update(np.ascontiguousarray(array).tobytes())
+    course_code = hashlib.sha256(Path(__file__).read_bytes() + DENSE_CSIM_HEADER.read_bytes())
+    parts = {
+        "name": name,
+        "hls4ml": hls4ml.__version__,
+        "settings": asdict(settings),
+        "trace": trace,
+        "config": hls_config(model, settings, trace=trace),
+        "architecture": models.architecture(model),
+        "weights": weights.hexdigest(),
+        "course_code": course_code.hexdigest(),
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _reusable(directory: Path, fingerprint: str) -> dict[str, Any] | None:
+    """The stamp of a compiled project in ``directory`` for ``fingerprint``, if its libraries
+    are there and intact (a damaged or half-written one is compiled again)."""
+    from pynq_ia.board.overlays import sha256_file
+
+    try:
+        stamp = json.loads((directory / PROJECT_STAMP).read_text())
+        if stamp["fingerprint"] != fingerprint:
+            return None
+        for library, digest in stamp["sha256"].items():
+            if sha256_file(directory / library) != digest:
+                return None
+        return stamp
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def hls_project(
     name: str,
     model,
@@ -463,18 +519,52 @@ def hls_project(
     directory: Path | None = None,
     trace: bool = False,
 ) -> HLSProject:
-    """Convert ``model`` and compile its C simulation into the artifact cache (or ``directory``)."""
+    """Convert ``model`` and compile its C simulation into the artifact cache (or ``directory``).
+
+    A project compiled earlier in the same folder for the same model, weights, configuration
+    and hls4ml version is reused: its libraries are loaded, nothing is written or compiled.
+    """
+    from pynq_ia.board.overlays import sha256_file
+
     settings = settings or HLS_SETTINGS[name]
-    directory = directory or artifacts.stage_dir("hls4ml") / name
+    directory = Path(directory or artifacts.stage_dir("hls4ml") / name)
+    fingerprint = project_fingerprint(name, model, settings, trace=trace)
     hls_model = convert(model, name, directory, settings, trace=trace)
+    stamp = _reusable(directory, fingerprint)
+    if stamp is not None:
+        # hls4ml has no public call that attaches a library it built earlier
+        hls_model._top_function_lib = ctypes.cdll.LoadLibrary(str(directory / stamp["hls4ml"]))
+        words = WordRunner(
+            directory / stamp["word_runner"],
+            settings.input_format,
+            settings.output_format,
+            weights=directory / "firmware" / "weights",
+        )
+        return HLSProject(name, hls_model, settings, directory, stamp["seconds"], words, True)
+    (directory / PROJECT_STAMP).unlink(missing_ok=True)
     # hls4ml stamps a new library name on every compile and never removes the old ones
-    for stale in (Path(directory) / "firmware").glob(f"{name}-*.so"):
+    for stale in (directory / "firmware").glob(f"{name}-*.so"):
         stale.unlink()
     start = time.perf_counter()
-    hls_model.compile()  # write() + g++ build of hls4ml's C-simulation library
-    words = build_word_runner(Path(directory), name, settings)
+    with quiet_qkeras_serialization():  # write() writes the model's configuration too
+        hls_model.compile()  # write() + g++ build of hls4ml's C simulation
+    words = build_word_runner(directory, name, settings)
     seconds = time.perf_counter() - start
-    return HLSProject(name, hls_model, settings, Path(directory), seconds, words)
+    libraries = [
+        Path(hls_model._top_function_lib._name).relative_to(directory),
+        words.library_path.relative_to(directory),
+    ]
+    artifacts.write_json(
+        directory / PROJECT_STAMP,
+        {
+            "fingerprint": fingerprint,
+            "hls4ml": str(libraries[0]),
+            "word_runner": str(libraries[1]),
+            "sha256": {str(lib): sha256_file(directory / lib) for lib in libraries},
+            "seconds": seconds,
+        },
+    )
+    return HLSProject(name, hls_model, settings, directory, seconds, words)
 
 
 def compare(reference: np.ndarray, hls: np.ndarray) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from pynq_ia.compress import (
     Quantization,
     prune,
     pruning_callbacks,
+    quiet_qkeras_serialization,
     sparsity_report,
     strip,
     total_sparsity,
@@ -357,7 +358,7 @@ def training_fingerprint(model_spec: ModelSpec, flavour: str, dataset, profile: 
     return _short_hash(
         [
             data_fingerprint(dataset),
-            model_spec.build(flavour).to_json(),
+            architecture(model_spec.build(flavour)),
             model_spec.epochs(profile),
             profile.batch_size,
             model_spec.learning_rate,
@@ -365,6 +366,12 @@ def training_fingerprint(model_spec: ModelSpec, flavour: str, dataset, profile: 
             SEED,
         ]
     )
+
+
+def architecture(model) -> str:
+    """A model's architecture as Keras' JSON (the layers and their settings, not the weights)."""
+    with quiet_qkeras_serialization():
+        return model.to_json()
 
 
 def _short_hash(values: list[Any]) -> str:
@@ -430,7 +437,8 @@ def trained_model(
         "data": dataset.provenance,
         "fingerprint": fingerprint,
     }
-    artifacts.build_once(path, lambda tmp: result.model.save(tmp), rebuild=True)
+    with quiet_qkeras_serialization():
+        artifacts.build_once(path, lambda tmp: result.model.save(tmp), rebuild=True)
     artifacts.update_metrics(name, flavour, metrics)
     return result.model
 

@@ -245,3 +245,58 @@ def test_cnn_on_several_workers_matches_one_call(tmp_path):
     np.testing.assert_array_equal(three.run(words[:1]), expected[:1])  # below the split size
     copies = sorted(three.library_path.parent.glob(f"{three.library_path.stem}.*.copy*.so"))
     assert len(copies) == 2
+
+
+@pytest.mark.slow
+def test_a_compiled_project_is_reused_without_compiling(tmp_path, monkeypatch):
+    """The second hls_project call for the same model loads the libraries: g++ never runs."""
+    import os
+
+    from tensorflow import keras
+
+    keras.utils.set_random_seed(11)
+    model = models.jet_dnn(Quantization(bits=6))
+    first = convert.hls_project("jet_dnn", model, directory=tmp_path / "project")
+    assert not first.from_cache
+    fake = tmp_path / "bin"  # a g++ that fails: any compile from here on breaks the call
+    fake.mkdir()
+    (fake / "g++").write_text("#!/bin/sh\necho 'g++ must not run' >&2\nexit 1\n")
+    (fake / "g++").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake}{os.pathsep}{os.environ['PATH']}")
+    again = convert.hls_project("jet_dnn", model, directory=tmp_path / "project")
+    assert again.from_cache and again.compile_seconds == first.compile_seconds
+    x = _random_inputs((100, 16), seed=12)
+    np.testing.assert_array_equal(again.predict(x), first.predict(x))
+    np.testing.assert_array_equal(again.hls4ml_predict(x), first.hls4ml_predict(x))
+    # other weights are another project: it must compile (and here, cannot)
+    model.layers[1].set_weights([w * 0.5 for w in model.layers[1].get_weights()])
+    with pytest.raises(Exception):  # noqa: B017 - hls4ml's build script fails its own way
+        convert.hls_project("jet_dnn", model, directory=tmp_path / "project")
+
+
+@pytest.mark.slow
+def test_a_damaged_project_library_is_compiled_again(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from tensorflow import keras
+
+    # the first compile in another process: this one must not have the library mapped when the
+    # test damages it
+    build = (
+        "from tensorflow import keras; from pynq_ia import convert, models; "
+        "from pynq_ia.compress import Quantization; keras.utils.set_random_seed(13); "
+        f"convert.hls_project('jet_dnn', models.jet_dnn(Quantization(bits=6)), "
+        f"directory=r'{tmp_path / 'project'}')"
+    )
+    subprocess.run([sys.executable, "-c", build], check=True, capture_output=True)
+    stamp = json.loads((tmp_path / "project" / convert.PROJECT_STAMP).read_text())
+    library = tmp_path / "project" / stamp["word_runner"]
+    library.write_bytes(library.read_bytes()[:1000])  # a full disk, a killed process
+    keras.utils.set_random_seed(13)
+    model = models.jet_dnn(Quantization(bits=6))
+    again = convert.hls_project("jet_dnn", model, directory=tmp_path / "project")
+    assert not again.from_cache
+    x = _random_inputs((50, 16), seed=14)
+    np.testing.assert_array_equal(again.predict(x), again.hls4ml_predict(x))
