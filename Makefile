@@ -26,16 +26,19 @@ BOARD_FIXTURES := _build/board-fixtures
 # Kernels started by nbval and Jupyter Book, and hls4ml's g++ builds, use the course's venv.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: all book build-book test test-board venv board-venv system lint bench lock lock-board clean
+.PHONY: all book build-book check-book test test-board venv board-venv system system-browser \
+	lint bench lock lock-board clean
 
 all: test
 
-# Programs the course needs from the system's packages: command -> Debian package.
-SYSTEM_NEEDS := dot:graphviz
+# Programs from the system's packages, as command:Debian-package: what the book needs (Graphviz
+# for hls4ml's model plots), and what checking its pages needs (Chromium and its driver).
+BOOK_NEEDS := dot:graphviz
+BROWSER_NEEDS := chromium:chromium chromedriver:chromium-driver
 
-# Installed with apt-get when missing and we are root (CI); otherwise a message says how.
-system:
-	@missing=""; for need in $(SYSTEM_NEEDS); do \
+# Installs the missing ones with apt-get when we are root (CI); otherwise says how.
+define require_packages
+	@missing=""; for need in $(1); do \
 		command -v $${need%%:*} >/dev/null 2>&1 || missing="$$missing $${need#*:}"; done; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
@@ -44,10 +47,17 @@ system:
 			apt-get install -y -qq $$missing >/dev/null 2>&1 || \
 			{ apt-get update -qq >/dev/null && apt-get install -y -qq $$missing >/dev/null; } || exit 1; \
 		else \
-			echo "error: the course needs$$missing; install with: sudo apt-get install$$missing"; \
+			echo "error: this needs$$missing; install with: sudo apt-get install$$missing"; \
 			exit 1; \
 		fi; \
 	fi
+endef
+
+system:
+	$(call require_packages,$(BOOK_NEEDS))
+
+system-browser:
+	$(call require_packages,$(BROWSER_NEEDS))
 
 $(STAMP): requirements.txt pyproject.toml | system
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -69,10 +79,14 @@ $(BOARD_STAMP): requirements-board.txt
 
 board-venv: $(BOARD_STAMP)
 
+# The unit tests and every chapter (each executed once: the book is built from these runs),
+# the board tests in the board venv, the book with -W, and its pages in Chromium.
 test: $(STAMP) $(BOARD_STAMP)
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=3600 \
 		--durations=10 $(PYTEST_ARGS) tests book/chapters
 	$(MAKE) test-board
+	$(MAKE) build-book
+	$(MAKE) check-book
 
 # The board tests again, in the board venv: PYNQ 3.1 on Python 3.10 with nothing of the host
 # side; the checkout's pynq_ia.board is on PYTHONPATH, the rest comes as files.
@@ -84,19 +98,20 @@ test-board: $(STAMP) $(BOARD_STAMP)
 book: $(STAMP)
 	$(MAKE) build-book
 
-# Jupyter Book caches executed chapters by their code only. What they compute also depends on
-# the profile and on the package, so when either changed the execution cache is cleared; every
-# page is re-read (--all) so no page keeps outputs of an earlier build. Execution errors and
-# Sphinx warnings fail the build.
+# Jupyter Book caches executed chapters by their code only; the test run stores the chapters it
+# executed in the same cache, so a build after `make test` executes nothing. What chapters
+# compute also depends on the profile, the package and the data choice: when any changed, the
+# cache is emptied first (pynq_ia.book.prepare_execution_cache). Every page is re-read (--all)
+# so no page keeps outputs of an earlier build; execution errors and Sphinx warnings fail it.
+# (From the book's folder: Jupyter Book finds the cache of _config.yml relative to where it runs.)
 build-book:
-	@mkdir -p $(BOOK_DIR)/_build
-	@state="$$($(BIN)/python -c "from pynq_ia.profile import profile_name; print(profile_name())") \
-	$$(cat $(CURDIR)/pynq_ia/*.py $(CURDIR)/pynq_ia/board/*.py $(CURDIR)/requirements.txt | sha256sum | cut -c1-16)"; \
-	if [ "$$(cat $(BOOK_DIR)/_build/.book_state 2>/dev/null)" != "$$state" ]; then \
-		rm -rf $(BOOK_DIR)/_build/.jupyter_cache; echo "$$state" > $(BOOK_DIR)/_build/.book_state; \
-		echo "profile or package changed: executing every chapter"; fi; \
-	echo "building the book (profile, package state: $$state)"
-	$(BIN)/jupyter-book build --all --warningiserror --keep-going --builder html $(BOOK_DIR)
+	$(BIN)/python -m pynq_ia.book prepare-cache $(BOOK_DIR)
+	cd $(BOOK_DIR) && $(BIN)/jupyter-book build --all --warningiserror --keep-going --builder html .
+
+# Every page of the built book in headless Chromium: layout, images, console, search;
+# a screenshot of each page in _build/screenshots/.
+check-book: $(STAMP) | system-browser
+	$(BIN)/python -m pynq_ia.pages $(BOOK_DIR)/_build/html --screenshots $(BOOK_DIR)/_build/screenshots
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

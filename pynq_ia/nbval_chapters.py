@@ -3,8 +3,16 @@
 With ``--nbval`` or ``--nbval-lax``, every markdown chapter listed in ``_toc.yml`` (at the pytest
 rootdir) is converted to a notebook in ``_build/nbval/`` and handed to nbval, which executes it
 cell by cell in a fresh kernel; a cell that raises fails the run. The kernel starts in the
-chapter's own folder, as under Jupyter Book. At the end the plugin prints the wall time of each
-chapter. It is enabled for the whole repository through ``pyproject.toml``.
+chapter's own folder, as under Jupyter Book. Besides:
+
+- a cell whose outputs show a warning, a traceback or an absolute path fails too
+  (:func:`pynq_ia.book.forbidden_output`): the pages are the product;
+- a chapter whose cells all passed goes, with its outputs, into the book's execution cache
+  (:func:`pynq_ia.book.store_executed`), so that ``make build-book`` builds its page without
+  executing it again;
+- at the end the plugin prints the wall time of each chapter.
+
+It is enabled for the whole repository through ``pyproject.toml``.
 """
 
 from __future__ import annotations
@@ -18,7 +26,13 @@ import pytest
 from _pytest.compat import legacy_path  # nbval works with py.path-style fspath
 from nbval.plugin import IPyNbFile
 
-from pynq_ia.book import TOC_FILE, chapter_notebooks
+from pynq_ia.book import (
+    TOC_FILE,
+    chapter_notebooks,
+    forbidden_output,
+    prepare_execution_cache,
+    store_executed,
+)
 
 NOTEBOOK_FOLDER = Path("_build") / "nbval"
 
@@ -45,6 +59,8 @@ class ChapterNotebook(IPyNbFile):
     """
 
     notebook: Path
+    #: code cells that ran and passed, by number
+    passed: set[int]
 
     @property
     def fspath(self):  # type: ignore[override]
@@ -56,6 +72,39 @@ class ChapterNotebook(IPyNbFile):
         code = f"import os; os.chdir({str(self.path.parent)!r})"
         reply = self.kernel.execute_cell_input(code, allow_stdin=False)
         self.kernel.await_reply(reply, timeout=60)
+
+    def teardown(self) -> None:
+        super().teardown()
+        code_cells = [cell for cell in self.nb.cells if cell.cell_type == "code"]
+        if len(self.passed) == len(code_cells):  # every cell ran and passed: a page as built
+            store_executed(self.config.rootpath, self.path, self.nb)
+
+
+class ChapterOutputError(AssertionError):
+    """A chapter's cell printed what no page may show."""
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    result = yield  # a cell that raised stops here, and is not recorded as passed
+    parent = item.parent
+    if isinstance(parent, ChapterNotebook):
+        outputs = item.test_outputs or []
+        item.cell.outputs = outputs
+        item.cell.execution_count = item.cell_num + 1
+        problems = forbidden_output(outputs)
+        if problems:
+            raise ChapterOutputError(
+                f"{parent.path.name}, cell {item.cell_num}: the page would show "
+                + "; ".join(problems)
+            )
+        parent.passed.add(item.cell_num)
+    return result
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if _nbval_active(config) and (config.rootpath / TOC_FILE).is_file():
+        prepare_execution_cache(config.rootpath)
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -70,6 +119,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     nbformat.write(jupytext.read(chapter), notebook)
     node = ChapterNotebook.from_parent(parent, path=file_path)
     node.notebook = notebook
+    node.passed = set()
     return node
 
 

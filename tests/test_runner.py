@@ -40,14 +40,32 @@ raise RuntimeError("deliberate failure in a chapter")
 """
 
 
-def _make_book(root: Path, repo_root: Path, *, broken: bool) -> Path:
+WARNING_CELL = """
+```{code-cell} ipython3
+import warnings
+
+warnings.warn("a deliberate warning")
+```
+"""
+
+COUNTING_CELL = """
+```{code-cell} ipython3
+from pathlib import Path
+
+runs = Path("runs.txt")  # one line per execution of this chapter
+runs.write_text(runs.read_text() + "run\\n" if runs.exists() else "run\\n")
+```
+"""
+
+
+def _make_book(root: Path, repo_root: Path, *, broken: bool, extra: str = "") -> Path:
     (root / "chapters").mkdir(parents=True)
     (root / "intro.md").write_text("# Test book\n")
     (root / "_toc.yml").write_text(
         "format: jb-book\nroot: intro\nchapters:\n  - file: chapters/01_example\n"
     )
     (root / "_config.yml").write_text((repo_root / "_config.yml").read_text())
-    chapter = CHAPTER_HEADER + (RAISING_CELL if broken else "")
+    chapter = CHAPTER_HEADER + (RAISING_CELL if broken else "") + extra
     (root / "chapters" / "01_example.md").write_text(chapter)
     return root
 
@@ -122,3 +140,39 @@ def test_book_build_fails_on_a_raising_chapter(tmp_path, repo_root):
     result = _run_book_build(book, repo_root)
     assert result.returncode != 0
     assert "deliberate failure in a chapter" in result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_nbval_fails_on_a_chapter_that_prints_a_warning(tmp_path, repo_root):
+    result = _run_nbval(_make_book(tmp_path, repo_root, broken=False, extra=WARNING_CELL))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "the page would show a warning" in result.stdout
+    assert "a deliberate warning" in result.stdout
+
+
+def test_the_output_scan_finds_warnings_tracebacks_and_machine_paths():
+    from pynq_ia.book import forbidden_output
+
+    def stream(text):
+        return [{"output_type": "stream", "name": "stdout", "text": text}]
+
+    assert forbidden_output(stream("/usr/lib/x.py:3: FutureWarning: soon"))
+    assert forbidden_output(stream("WARNING: Invalid ReuseFactor"))
+    assert forbidden_output(stream("Traceback (most recent call last):"))
+    assert forbidden_output(stream("cached in /home/student/course/.artifacts"))
+    assert forbidden_output([{"output_type": "execute_result", "data": {"text/plain": "~/x"}}])
+    fine = "3 frames/s, 1/32 steps, see https://pynq.io/a/b, .artifacts/ci/models, 800 µs/frame"
+    assert forbidden_output(stream(fine)) == []
+
+
+@pytest.mark.slow
+def test_the_book_is_built_from_the_test_run_without_executing_again(tmp_path, repo_root):
+    book = _make_book(tmp_path, repo_root, broken=False, extra=COUNTING_CELL)
+    result = _run_nbval(book)
+    assert result.returncode == 0, result.stdout + result.stderr
+    result = _run_book_build(book, repo_root)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (book / "chapters" / "runs.txt").read_text() == "run\n"  # executed once, by nbval
+    page = (book / "_build" / "html" / "chapters" / "01_example.html").read_text()
+    assert "42" in page  # the output nbval recorded
+
