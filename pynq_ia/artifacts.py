@@ -44,6 +44,20 @@ def root() -> Path:
     return Path.home() / ".cache" / "pynq_ia"
 
 
+def display_path(path: Path) -> str:
+    """A path as a reader should see it: relative to the course repository, or to the artifact
+    cache (``$PYNQ_IA_ARTIFACTS/...``), or to the home folder; never this machine's layout."""
+    path = Path(path).resolve()
+    for base, label in ((REPO_ROOT, None), (root(), f"${ARTIFACTS_ENV}"), (Path.home(), "~")):
+        try:
+            relative = path.relative_to(base.resolve())
+        except ValueError:
+            continue
+        parts = [label, relative.as_posix()] if label else [relative.as_posix()]
+        return "/".join(p for p in parts if p and p != ".") or "."
+    return "…/" + "/".join(path.parts[-2:])
+
+
 def stage_dir(stage: str, *, profile: str | None = None) -> Path:
     """Folder for the outputs of one stage (``"models"``, ``"hls4ml"``, ...) in a profile."""
     if not stage or "/" in stage or stage.startswith("."):

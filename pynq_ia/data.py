@@ -460,3 +460,23 @@ def class_separation(x: np.ndarray, y: np.ndarray) -> np.ndarray:
             )
             separation[a, b] = separation[b, a] = distance
     return separation
+
+
+def provenance_table(*datasets: Dataset):
+    """Where each dataset came from, one column per dataset (checksums shortened to 16 digits)."""
+    import pandas as pd
+
+    columns = {}
+    for dataset in datasets:
+        p = dataset.provenance
+        digests = [p["sha256"]] if isinstance(p["sha256"], str) else list(p["sha256"].values())
+        columns[p["dataset"]] = {
+            "label": p.get("label", p["dataset"]),
+            "source": p["source"],
+            "train": p["n_train"],
+            "test": p["n_test"],
+            "sha256": ", ".join(f"{d[:16]}…" for d in digests),
+            "profile": p["profile"],
+        }
+    return pd.DataFrame(columns)
+

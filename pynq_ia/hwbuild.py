@@ -87,7 +87,8 @@ def verify_overlay(design: str, folder: Path | None = None) -> dict[str, Any]:
     bit, hwh = overlay_files(design, folder)
     if not bit.is_file() and not hwh.is_file():
         raise OverlayError(
-            f"no overlay for {design} in {folder}: build it with `make -C hw_builds {design}` "
+            f"no overlay for {design} in {artifacts.display_path(folder)}: build it with "
+            f"`make -C hw_builds {design}` "
             "on a machine with Vivado 2019.2/2020.1, or copy a built one there"
         )
     return overlays.verify_overlay(bit)

@@ -51,7 +51,7 @@ def model_metrics(name: str, dataset) -> dict[str, Any]:
 
 
 def accuracy_table(metrics: dict[str, dict[str, Any]]) -> pd.DataFrame:
-    """Test accuracy and mean AUC at each stage of the flow, one row per model."""
+    """Test accuracy and mean AUC at each stage of the flow, one column per model."""
     rows = {}
     for name, m in metrics.items():
         hw = hardware_section(m)
@@ -63,10 +63,17 @@ def accuracy_table(metrics: dict[str, dict[str, Any]]) -> pd.DataFrame:
             "AUC float": m["float"]["auc_mean"],
             "AUC C sim": m["hls4ml"]["auc_mean"],
             "AUC DMA": m[hw]["auc_mean"],
-            "DMA from": hw,
-            "data": m["float"]["data"].get("label", m["float"]["data"]["dataset"]),
         }
-    return pd.DataFrame(rows).T
+    return pd.DataFrame(rows).round(4)
+
+
+def _short(source: str) -> str:
+    """A figure's source in a table cell: "estimate", "Vivado report", "reference", ..."""
+    if source == estimate.REFERENCE:
+        return "reference"
+    return {estimate.RULE4ML_ESTIMATE: "estimate", estimate.VIVADO_REPORT: "Vivado report"}.get(
+        source, source
+    )
 
 
 def auc_by_stage(metrics: dict[str, Any], classes: list[str] | None = None) -> dict:
@@ -86,15 +93,15 @@ def resource_table(metrics: dict[str, dict[str, Any]]) -> pd.DataFrame:
         r = m["resources"]
         rows[f"{name} (this course)"] = {
             **{f"{k} [%]": round(v, 1) for k, v in r["share_percent"].items()},
-            "latency [µs]": round(r["latency_us"], 3) if r["latency_us"] else None,
-            "source": r["source"],
+            "latency [µs]": round(r["latency_us"], 2) if r["latency_us"] else "",
+            "source": _short(r["source"]),
         }
         for stage, shares in estimate.ORIGINAL_PROJECT.get(name, {}).items():
             rows[f"{name} ({stage})"] = {
-                **{f"{k} [%]": v for k, v in shares.items()},
-                "source": estimate.REFERENCE,
+                **{f"{k} [%]": "" if v is None else v for k, v in shares.items()},
+                "source": "reference",
             }
-    return pd.DataFrame(rows).T.fillna("")
+    return _blank_missing(pd.DataFrame(rows).T)
 
 
 def timing_table(metrics: dict[str, dict[str, Any]]) -> pd.DataFrame:
@@ -110,11 +117,17 @@ def timing_table(metrics: dict[str, dict[str, Any]]) -> pd.DataFrame:
             "per frame [µs]": round(record["per_frame_us"], 2),
             "best frames/s": round(best["frames_per_second"]),
             "at batch": best["batch"],
-            "IP latency [µs]": round(m["resources"]["latency_us"], 3),
-            "source": f"{hw} (DMA); {m['resources']['source']} (IP)",
+            "IP latency [µs]": round(m["resources"]["latency_us"], 2),
+            "DMA from": hw,
+            "IP from": _short(m["resources"]["source"]),
         }
-    rows["reference: original project"] = {
+    rows["original project"] = {
         "per frame [µs]": estimate.ORIGINAL_LATENCY_US_PER_FRAME,
-        "source": estimate.REFERENCE + ", board, 10,000-frame transfers",
+        "DMA from": "reference (board)",
     }
-    return pd.DataFrame(rows).T.fillna("")
+    return _blank_missing(pd.DataFrame(rows).T)
+
+
+def _blank_missing(table: pd.DataFrame) -> pd.DataFrame:
+    """Empty cells where a row has no value (a reference without that figure)."""
+    return table.astype(object).where(table.notna(), "")
