@@ -21,6 +21,8 @@ import os
 import shutil
 import tempfile
 import warnings
+import zipfile
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +31,6 @@ from typing import Any
 import numpy as np
 
 from pynq_ia import artifacts
-from pynq_ia.board.overlays import sha256_file
 from pynq_ia.jet_features import FEATURE_NAMES
 from pynq_ia.jet_simulation import CLASS_NAMES as JET_CLASSES
 from pynq_ia.jet_simulation import RECIPE_VERSION, simulate_jets
@@ -107,50 +108,11 @@ def sha256_array(array: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
 
 
-def _checksum_path(path: Path) -> Path:
-    return path.with_name(path.name + ".sha256")
-
-
-def write_checked(path: Path, write: Callable[[Path], None]) -> str:
-    """Write a file through ``write(tmp)`` atomically, with its ``.sha256`` companion."""
-    digests = []
-
-    def write_and_hash(tmp: Path) -> None:
-        write(tmp)
-        digests.append(sha256_file(tmp))
-
-    artifacts.atomic_write(path, write_and_hash)
-    _checksum_path(path).write_text(f"{digests[0]}  {path.name}\n")
-    return digests[0]
-
-
-def verify_checked(path: Path) -> str:
-    """The sha256 of a cached file, after checking it against its companion."""
-    companion = _checksum_path(path)
-    if not companion.is_file():
-        raise ChecksumError(f"{path} has no checksum file {companion.name}")
-    expected = companion.read_text().split()[0]
-    actual = sha256_file(path)
-    if actual != expected:
-        raise ChecksumError(
-            f"{path} is corrupt: sha256 {actual[:12]}..., expected {expected[:12]}..."
-        )
-    return actual
-
-
-def _load_cached(path: Path, rebuild: Callable[[Path], None] | None) -> tuple[Path, str]:
-    """A verified cached file; a missing or corrupt one is rebuilt with ``rebuild(tmp)``."""
-    if path.is_file():
-        try:
-            return path, verify_checked(path)
-        except ChecksumError as error:
-            if rebuild is None:
-                raise
-            print(f"warning: {error}; rebuilding it")
-    elif rebuild is None:
-        raise FileNotFoundError(path)
-    digest = write_checked(path, rebuild)
-    return path, digest
+def _load_cached(path: Path, rebuild: Callable[[Path], None]) -> tuple[Path, str]:
+    """A verified cached dataset and its sha256; a missing or damaged one is rebuilt with
+    ``rebuild(tmp)`` (see :func:`pynq_ia.artifacts.build_once`)."""
+    artifacts.build_once(path, rebuild)
+    return path, artifacts.verify_checked(path)
 
 
 def _subsample(n: int, limit: int | None, seed: int) -> np.ndarray:
@@ -163,12 +125,56 @@ def _subsample(n: int, limit: int | None, seed: int) -> np.ndarray:
 # --------------------------------------------------------------------------------------- MNIST
 
 
+#: what a local MNIST copy must be, for the messages that say how to mend one
+MNIST_EXPECTED = (
+    "Keras' mnist.npz: x_train (60000, 28, 28) and x_test (10000, 28, 28) uint8 images, "
+    "y_train (60000,) and y_test (10000,) labels, with the published sha256 of each array "
+    "(data/README.md)"
+)
+
+
+def _mnist_fix(path: Path) -> str:
+    return (
+        f"Copy Keras' mnist.npz again to {DATA_ENV}/mnist/mnist.npz ({display(path)}), "
+        f"or unset {DATA_ENV} to download it from {MNIST_URL}."
+    )
+
+
+def display(path: Path) -> str:
+    """A dataset file as a message shows it (relative to the repository or a known folder)."""
+    return artifacts.display_path(path)
+
+
 def _verify_mnist(arrays: Mapping[str, np.ndarray], origin: str) -> None:
     for key, expected in MNIST_SHA256.items():
         if key not in arrays:
             raise ChecksumError(f"{origin}: array {key!r} is missing")
         if sha256_array(arrays[key]) != expected:
             raise ChecksumError(f"{origin}: array {key!r} does not match the MNIST checksum")
+
+
+def read_mnist(path: Path) -> dict[str, np.ndarray]:
+    """The four MNIST arrays of an ``.npz`` file, checked; one clear error for any bad file.
+
+    An empty, truncated or foreign file, or one whose arrays are not MNIST's, raises
+    :class:`DatasetUnavailable` naming the file, what it should hold and how to replace it.
+    """
+    path = Path(path)
+    try:
+        with np.load(path) as data:
+            arrays = {key: data[key] for key in MNIST_SHA256}
+        _verify_mnist(arrays, display(path))
+    except ChecksumError as error:
+        message = f"{error}. It should be {MNIST_EXPECTED}. {_mnist_fix(path)}"
+        raise DatasetUnavailable(message) from None
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as error:
+        problem = "is empty" if path.is_file() and path.stat().st_size == 0 else (
+            f"cannot be read ({type(error).__name__}: {error})"
+        )
+        raise DatasetUnavailable(
+            f"{display(path)} {problem}. It should be {MNIST_EXPECTED}. {_mnist_fix(path)}"
+        ) from None
+    return arrays
 
 
 def _download_mnist(tmp: Path) -> None:
@@ -186,8 +192,7 @@ def _download_mnist(tmp: Path) -> None:
                 f"Put a copy of Keras' mnist.npz at $PYNQ_IA_DATA/mnist/mnist.npz and set "
                 f"{DATA_ENV} to that folder."
             ) from error
-        with np.load(fetched) as data:
-            _verify_mnist(data, "downloaded mnist.npz")
+        read_mnist(Path(fetched))  # the download is MNIST, or a clear error
         shutil.move(fetched, tmp)
 
 
@@ -206,9 +211,7 @@ def load_mnist(profile: Profile | None = None) -> Dataset:
     """MNIST as float32 images (n, 28, 28, 1) in [0, 1] with integer labels."""
     profile = profile or active_profile()
     path, origin = mnist_file()
-    with np.load(path) as data:
-        arrays = {key: data[key] for key in MNIST_SHA256}
-    _verify_mnist(arrays, str(path))
+    arrays = read_mnist(path)
     train = _subsample(len(arrays["y_train"]), profile.mnist_train_limit, SPLIT_SEED)
     test = _subsample(len(arrays["y_test"]), profile.mnist_test_limit, SPLIT_SEED)
 
@@ -273,13 +276,19 @@ def import_jets_arff(arff_path: Path) -> Path:
     import pandas as pd
     from scipy.io import arff
 
-    records, _ = arff.loadarff(str(arff_path))
+    try:
+        records, _ = arff.loadarff(str(arff_path))
+    except (OSError, ValueError, UnicodeDecodeError, arff.ArffError) as error:
+        raise DatasetUnavailable(
+            f"{display(Path(arff_path))} cannot be read as an ARFF file ({error}). Download "
+            f"{OPENML_JETS} again as ARFF from https://www.openml.org/d/42468 and import it."
+        ) from None
     frame = pd.DataFrame(records)
     if "class" not in frame.columns:
         raise ValueError(f"{arff_path} has no 'class' column: not the hls4ml jet dataset")
     labels = frame.pop("class").map(lambda v: v.decode() if isinstance(v, bytes) else v)
     x, y = _frame_to_arrays(frame, labels)
-    write_checked(real_jets_file(), lambda tmp: _write_jets_npz(tmp, x, y))
+    artifacts.write_checked(real_jets_file(), lambda tmp: _write_jets_npz(tmp, x, y))
     return real_jets_file()
 
 

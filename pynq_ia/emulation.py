@@ -125,7 +125,7 @@ def emulation_bundle(name: str) -> Path:
     """
     from pynq_ia import convert, models
     from pynq_ia.blockdesign import describe_model
-    from pynq_ia.board.overlays import OverlayError, read_manifest
+    from pynq_ia.board.overlays import OverlayError, read_manifest, verify_files
 
     spec = models.spec(name)
     dataset = models.load_dataset(spec.task)
@@ -144,9 +144,11 @@ def emulation_bundle(name: str) -> Path:
         manifest = read_manifest(folder / MANIFEST, kind="emulation")
         current = manifest.get("bundle_version") == BUNDLE_VERSION
         if current and manifest.get("source") == provenance:
+            verify_files(folder, manifest)
             return folder
-    except OverlayError:
-        pass  # missing or damaged: written again below
+    except OverlayError as damage:
+        if (folder / MANIFEST).exists():
+            print(f"{damage}: writing the bundle again")
     return write_bundle(
         folder,
         describe_model(name, model),

@@ -21,6 +21,7 @@ it (:func:`fit`) and stores it with its metrics, so later chapters never retrain
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -407,11 +408,17 @@ def trained_model(
     fingerprint = training_fingerprint(model_spec, flavour, dataset, profile)
     if path.exists() and not retrain:
         if recorded.get("fingerprint") == fingerprint:
-            return load(name, flavour)
-        print(
-            f"{name} ({flavour}): the cached model was trained on other data or settings; "
-            "training again"
-        )
+            try:
+                artifacts.verify_checked(path)
+                return load(name, flavour)
+            except (artifacts.ArtifactDamaged, OSError, ValueError) as damage:
+                # a full disk or a killed process: the file is not the model that was trained
+                print(f"{damage}: training {name} ({flavour}) again")
+        else:
+            print(
+                f"{name} ({flavour}): the cached model was trained on other data or settings; "
+                "training again"
+            )
     result = fit(
         model_spec.build(flavour),
         dataset,
@@ -437,8 +444,10 @@ def trained_model(
         "data": dataset.provenance,
         "fingerprint": fingerprint,
     }
-    with quiet_qkeras_serialization():
-        artifacts.build_once(path, lambda tmp: result.model.save(tmp), rebuild=True)
+    with quiet_qkeras_serialization(), warnings.catch_warnings():
+        # HDF5 on purpose: QKeras' load_qmodel and hls4ml read it; Keras only recommends its own
+        warnings.filterwarnings("ignore", "You are saving your model as an HDF5 file", UserWarning)
+        artifacts.write_checked(path, lambda tmp: result.model.save(tmp))
     artifacts.update_metrics(name, flavour, metrics)
     return result.model
 
@@ -515,4 +524,4 @@ def bit_width_sweep(
             print(f"{width:2d} bits: accuracy {rows[-1]['accuracy']:.4f}")
         artifacts.write_json(tmp, {"model": name, "profile": profile.name, "rows": rows})
 
-    return artifacts.read_json(artifacts.build_once(path, sweep))["rows"]
+    return artifacts.read_checked_json(artifacts.build_once(path, sweep))["rows"]

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from pynq_ia import data
+from pynq_ia import artifacts, data
 from pynq_ia.jet_features import FEATURE_NAMES
 from pynq_ia.profile import PROFILES
 
@@ -45,7 +45,7 @@ def _fake_mnist(path):
 
 def test_real_jets_from_an_arff_file(tmp_path, isolated_artifacts, offline):
     cached = data.import_jets_arff(_write_arff(tmp_path / "jets.arff"))
-    assert cached == data.real_jets_file() and data.verify_checked(cached)
+    assert cached == data.real_jets_file() and artifacts.verify_checked(cached)
     jets = data.load_jets("real", PROFILES["ci"])
     assert jets.provenance["source"] == "real"
     assert jets.provenance["label"] == "real jets"
@@ -77,8 +77,8 @@ def test_corrupt_real_cache_is_detected_not_used(tmp_path, isolated_artifacts, o
     blob = bytearray(cached.read_bytes())
     blob[len(blob) // 2] ^= 0xFF
     cached.write_bytes(bytes(blob))
-    with pytest.raises(data.ChecksumError, match="corrupt"):
-        data.verify_checked(cached)
+    with pytest.raises(artifacts.ArtifactDamaged, match="is damaged"):
+        artifacts.verify_checked(cached)
     # it cannot be rebuilt offline: the loader reports it instead of using it
     with pytest.raises(data.DatasetUnavailable):
         data.load_jets("real", PROFILES["ci"])
@@ -95,7 +95,7 @@ def test_truncated_cache_is_rebuilt(isolated_artifacts):
     data._load_cached(target, build)
     target.write_bytes(target.read_bytes()[:20])  # truncated
     path, digest = data._load_cached(target, build)
-    assert len(builds) == 2 and data.verify_checked(path) == digest
+    assert len(builds) == 2 and artifacts.verify_checked(path) == digest
     with np.load(path) as reloaded:
         assert reloaded["a"].tolist() == [0, 1, 2, 3, 4]
 
@@ -108,7 +108,7 @@ def test_failed_build_leaves_no_file(isolated_artifacts):
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        data.write_checked(target, build)
+        artifacts.write_checked(target, build)
     assert not target.exists() and list(target.parent.iterdir()) == []
 
 
@@ -126,8 +126,10 @@ def test_mnist_local_copy_is_verified(tmp_path, monkeypatch, isolated_artifacts)
     (tmp_path / "mnist").mkdir()
     _fake_mnist(tmp_path / "mnist" / "mnist.npz")
     monkeypatch.setenv(data.DATA_ENV, str(tmp_path))
-    with pytest.raises(data.ChecksumError, match="does not match the MNIST checksum"):
+    expected = "does not match the MNIST checksum"
+    with pytest.raises(data.DatasetUnavailable, match=expected) as caught:
         data.load_mnist(PROFILES["ci"])
+    assert "PYNQ_IA_DATA" in str(caught.value) and "mnist.npz" in str(caught.value)
 
 
 def test_mnist_real_copy(monkeypatch, repo_root):

@@ -1,0 +1,164 @@
+"""Every cache and local copy is checked: damage gives a clear message or a rebuild, never a raw
+library error. Each test damages a file the way a full disk or a killed process would."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from pynq_ia import artifacts, data, models
+from pynq_ia.profile import PROFILES
+
+DAMAGES = {
+    "truncated": lambda blob: blob[: len(blob) // 2],
+    "empty": lambda blob: b"",
+    "garbage": lambda blob: bytes(range(256)) * 4,
+}
+
+
+def _damage(path, how: str) -> None:
+    path.write_bytes(DAMAGES[how](path.read_bytes()))
+
+
+@pytest.fixture
+def local_mnist(tmp_path, monkeypatch, repo_root):
+    """A copy of the real MNIST file in a PYNQ_IA_DATA folder of the test's own."""
+    source = data.local_data_dir() or repo_root.parent / "shared" / "data"
+    original = source / "mnist" / "mnist.npz"
+    if not original.is_file():
+        pytest.skip("no local MNIST copy to damage (set PYNQ_IA_DATA)")
+    (tmp_path / "data" / "mnist").mkdir(parents=True)
+    copy = tmp_path / "data" / "mnist" / "mnist.npz"
+    shutil.copyfile(original, copy)
+    monkeypatch.setenv(data.DATA_ENV, str(tmp_path / "data"))
+    return copy
+
+
+@pytest.mark.parametrize("how", sorted(DAMAGES))
+def test_a_damaged_local_mnist_copy_is_one_clear_message(local_mnist, isolated_artifacts, how):
+    _damage(local_mnist, how)
+    with pytest.raises(data.DatasetUnavailable) as caught:
+        data.load_mnist(PROFILES["ci"])
+    message = str(caught.value)
+    assert "mnist.npz" in message and "PYNQ_IA_DATA" in message
+    assert "(60000, 28, 28)" in message and "sha256" in message and data.MNIST_URL in message
+
+
+def test_a_damaged_arff_file_is_one_clear_message(tmp_path, isolated_artifacts):
+    arff = tmp_path / "jets.arff"
+    arff.write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(data.DatasetUnavailable, match="jets.arff cannot be read as an ARFF"):
+        data.import_jets_arff(arff)
+
+
+@pytest.mark.parametrize("companion", ["missing", "empty", "foreign"])
+@pytest.mark.parametrize("how", [None, "truncated"])
+def test_a_cached_dataset_with_a_bad_companion_or_body_is_rebuilt(isolated_artifacts, capsys,
+                                                                 companion, how):
+    target = data.cache_dir() / "thing.npz"
+    builds = []
+
+    def build(tmp):
+        builds.append(tmp)
+        np.savez(tmp, a=np.arange(5))
+
+    data._load_cached(target, build)
+    checksum = artifacts.checksum_path(target)
+    if companion == "missing":
+        checksum.unlink()
+    elif companion == "empty":
+        checksum.write_text("")  # what a run killed while writing it used to leave
+    else:
+        checksum.write_text("0" * 64 + "  other.npz\n")
+    if how:
+        _damage(target, how)
+    path, digest = data._load_cached(target, build)
+    assert len(builds) == 2 and artifacts.verify_checked(path) == digest
+    assert "thing.npz" in capsys.readouterr().out  # the rebuild names the file
+
+
+@pytest.mark.parametrize("how", sorted(DAMAGES))
+def test_a_damaged_metrics_file_is_set_aside_with_a_message(isolated_artifacts, capsys, how):
+    artifacts.update_metrics("jet_dnn", "float", {"accuracy": 0.7})
+    _damage(artifacts.metrics_path("jet_dnn"), how)
+    assert artifacts.load_metrics("jet_dnn") == {}
+    assert "metrics/jet_dnn.json" in capsys.readouterr().out
+    artifacts.update_metrics("jet_dnn", "float", {"accuracy": 0.8})  # and the file works again
+    assert artifacts.load_metrics("jet_dnn") == {"float": {"accuracy": 0.8}}
+
+
+def test_a_cached_json_that_is_not_json_is_damaged(isolated_artifacts):
+    path = artifacts.stage_dir("sweeps") / "x.json"
+    artifacts.write_checked(path, lambda tmp: tmp.write_text("{not json"))
+    with pytest.raises(artifacts.ArtifactDamaged, match="sweeps/x.json is not JSON"):
+        artifacts.read_checked_json(path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["truncated", "garbage"])
+def test_a_damaged_trained_model_is_trained_again(isolated_artifacts, capsys, how):
+    jets_like = _small_dataset()
+    first = models.trained_model("jet_dnn", "float", jets_like, verbose=0)
+    path = models.model_path("jet_dnn", "float")
+    _damage(path, how)
+    again = models.trained_model("jet_dnn", "float", jets_like, verbose=0)
+    out = capsys.readouterr().out
+    assert "jet_dnn_float.h5" in out and "training jet_dnn (float) again" in out
+    assert models.architecture(again) == models.architecture(first)
+    artifacts.verify_checked(path)  # the new file has its checksum
+
+
+def _small_dataset():
+    """A jet-shaped dataset small enough to train in seconds (the test is about the cache)."""
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 5, 500)
+    x = rng.normal(size=(500, 16)).astype(np.float32) + y[:, None] * 0.5
+    return data.Dataset(
+        name="jets", x_train=x[:400], y_train=y[:400], x_test=x[400:], y_test=y[400:],
+        class_names=tuple(data.JET_CLASSES), feature_names=tuple(data.FEATURE_NAMES),
+        provenance={"dataset": "test jets", "source": "test", "sha256": "0" * 64,
+                    "n_train": 400, "n_test": 100, "profile": "ci"},
+    )
+
+
+@pytest.mark.slow
+def test_a_damaged_emulation_bundle_is_written_again(isolated_artifacts, capsys, local_mnist):
+    """The course's jet tagger (ci profile, its own cache), bundled, damaged, bundled again."""
+    from pynq_ia import emulation
+    from pynq_ia.board.emulation import open_emulated
+
+    bundle = emulation.emulation_bundle("jet_dnn")
+    library = bundle / "jet_dnn_csim.so"
+    _damage(library, "truncated")
+    assert emulation.emulation_bundle("jet_dnn") == bundle
+    assert "jet_dnn_csim.so does not match its manifest" in capsys.readouterr().out
+    session = open_emulated(bundle)
+    assert np.array_equal(session.driver.predict(session.x[:20]), session.reference_scores[:20])
+
+
+@pytest.mark.slow
+def test_a_chapter_runs_after_its_cache_was_damaged(isolated_artifacts, repo_root, local_mnist,
+                                                    capsys):
+    """Chapter 6 after a killed run left its model and its hls4ml project half written."""
+    import json
+
+    import jupytext
+    from nbclient import NotebookClient
+
+    from pynq_ia import convert
+
+    model = models.trained_model("jet_dnn", "qkeras", verbose=0)
+    project = convert.hls_project("jet_dnn", model)
+    stamp = json.loads((project.directory / convert.PROJECT_STAMP).read_text())
+    _damage(models.model_path("jet_dnn", "qkeras"), "truncated")
+    _damage(project.directory / stamp["word_runner"], "truncated")
+    chapter = repo_root / "book" / "chapters" / "06_block_design.md"
+    notebook = jupytext.read(chapter)
+    NotebookClient(notebook, timeout=900, kernel_name="python3",
+                   resources={"metadata": {"path": str(chapter.parent)}}).execute()
+    outputs = "".join(o.get("text", "") for c in notebook.cells for o in c.get("outputs", []))
+    assert "block designs OK" in outputs
+    assert "jet_dnn_qkeras.h5 is damaged" in outputs  # said so, then trained it again
+    artifacts.verify_checked(models.model_path("jet_dnn", "qkeras"))
