@@ -269,7 +269,8 @@ def test_a_compiled_project_is_reused_without_compiling(tmp_path, monkeypatch):
     np.testing.assert_array_equal(again.predict(x), first.predict(x))
     np.testing.assert_array_equal(again.hls4ml_predict(x), first.hls4ml_predict(x))
     # other weights are another project: it must compile (and here, cannot)
-    model.layers[1].set_weights([w * 0.5 for w in model.layers[1].get_weights()])
+    fc1 = model.get_layer("fc1")
+    fc1.set_weights([w * 0.5 for w in fc1.get_weights()])
     with pytest.raises(Exception):  # noqa: B017 - hls4ml's build script fails its own way
         convert.hls_project("jet_dnn", model, directory=tmp_path / "project")
 

@@ -65,6 +65,9 @@ def _make_book(root: Path, repo_root: Path, *, broken: bool, extra: str = "") ->
         "format: jb-book\nroot: intro\nchapters:\n  - file: chapters/01_example\n"
     )
     (root / "_config.yml").write_text((repo_root / "_config.yml").read_text())
+    favicon = root / "book" / "figures" / "favicon.svg"  # the configuration names it
+    favicon.parent.mkdir(parents=True)
+    favicon.write_text((repo_root / "book" / "figures" / "favicon.svg").read_text())
     chapter = CHAPTER_HEADER + (RAISING_CELL if broken else "") + extra
     (root / "chapters" / "01_example.md").write_text(chapter)
     return root
