@@ -13,7 +13,7 @@ driver, emulated DMA registers, and the IP's C simulation behind them. What it r
   them (from :mod:`pynq_ia.blockdesign`), and the sha256 of both files.
 
 :func:`emulation_bundle` writes one (training and compiling through the artifact cache when
-needed); chapter 7 opens every bundle of :func:`emulated_designs_folder` with the same code that
+needed); chapter 8 opens every bundle of :func:`emulated_designs_folder` with the same code that
 opens a board package's overlays. The board package's emulation variant ships these bundles, so
 the chapter runs, unchanged, in an environment with nothing but numpy and pynq.
 """

@@ -13,7 +13,7 @@ Command line (what ``make -C hw_builds ...`` runs)::
     python -m pynq_ia.hwbuild package [--emulation] [--out DIR]
 
 ``package`` writes one pip-installable board package (a wheel) with every design that has a
-verified overlay, their test data, :mod:`pynq_ia.board` and the chapter 7 notebook; with
+verified overlay, their test data, :mod:`pynq_ia.board` and the chapter 8 notebook; with
 ``--emulation``, the emulation-only package (``pynq-ia-board-emulation``) with every design's
 emulation bundle instead, for running the chapter off the board.
 """
@@ -38,7 +38,7 @@ HW_BUILDS = artifacts.REPO_ROOT / "hw_builds"
 DESIGNS = tuple(models.SPECS)
 #: input and output values per frame of each design (the models' shapes)
 FRAME_SIZES = {"jet_dnn": (16, 5), "mnist_dnn": (784, 10), "mnist_cnn": (784, 10)}
-BOARD_CHAPTER = "07_pynq_dma_inference"
+BOARD_CHAPTER = "08_pynq_dma_inference"
 #: where ``make -C hw_builds package`` puts the wheels
 DIST = HW_BUILDS / "dist"
 #: the board package's names: the real one, and the one that cannot be mistaken for it

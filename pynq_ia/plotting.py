@@ -500,7 +500,7 @@ def io_types_concept() -> Figure:
 VERIFICATION_CHAIN = (
     ("float\n(Keras)", "accuracy within a tolerance\n(compression changes the model)"),
     ("QKeras\n+ pruning", "argmax agreement >= 99 %\n(softmax tables approximate exp)"),
-    ("C simulation\n(hls4ml, g++)", "bit for bit\n(asserted in chapter 7)"),
+    ("C simulation\n(hls4ml, g++)", "bit for bit\n(asserted in chapter 8)"),
     ("emulated board\n(PYNQ driver)", "bit for bit\n(test_data.npz on the board)"),
     ("PYNQ-Z2\n(the FPGA)", ""),
 )

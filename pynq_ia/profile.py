@@ -31,6 +31,8 @@ class Profile:
     epochs_dense: int
     epochs_cnn: int
     batch_size: int
+    #: what chapter 6 synthesizes with yosys: "network" (minutes) or its "last_stage" (seconds)
+    rtl_synthesis: str
 
     def as_dict(self) -> dict[str, object]:
         """The profile as a plain dict, for provenance records."""
@@ -47,6 +49,7 @@ PROFILES: dict[str, Profile] = {
         epochs_dense=15,
         epochs_cnn=8,
         batch_size=128,
+        rtl_synthesis="last_stage",
     ),
     "full": Profile(
         name="full",
@@ -57,6 +60,7 @@ PROFILES: dict[str, Profile] = {
         epochs_dense=60,
         epochs_cnn=30,
         batch_size=512,
+        rtl_synthesis="network",
     ),
 }
 

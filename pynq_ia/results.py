@@ -1,9 +1,9 @@
-"""What chapter 8 gathers: every model's metrics along the flow, as tables.
+"""What chapter 9 gathers: every model's metrics along the flow, as tables.
 
 Each chapter records its section of a model's metrics file (:mod:`pynq_ia.artifacts`):
 ``float`` and ``qkeras`` (chapters 2-3), ``hls4ml`` (4), ``resources`` (5), ``board`` or
 ``emulation`` (7). :func:`model_metrics` computes, with the same package functions, any section
-an earlier chapter has not recorded yet, so chapter 8 runs on its own from an empty cache.
+an earlier chapter has not recorded yet, so chapter 9 runs on its own from an empty cache.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pynq_ia import artifacts, convert, estimate, models
 from pynq_ia.board import measure
 
 HARDWARE_SECTIONS = ("board", "emulation")
-#: what chapter 7 records for each design (an older or partial record is measured again)
+#: what chapter 8 records for each design (an older or partial record is measured again)
 DMA_RECORD_KEYS = {"accuracy", "auc", "auc_mean", "identical_to_csim", "sweep", "fixed_us",
                    "per_frame_us", "single_frame_us"}
 

@@ -198,7 +198,7 @@ def test_emulation_package(tmp_path):
     for design in hwbuild.DESIGNS:
         for file in ("manifest.json", "test_data.npz", f"{design}_csim.so"):
             assert f"pynq_ia/board/designs/{design}/{file}" in names, (design, file)
-    assert "pynq_ia/board/notebooks/07_pynq_dma_inference.ipynb" in names
+    assert "pynq_ia/board/notebooks/08_pynq_dma_inference.ipynb" in names
     assert not [n for n in names if ".copy" in n]  # no worker copies of the IP libraries
     metadata = next(n for n in names if n.endswith("entry_points.txt"))
     assert "pynq_ia = pynq_ia.board.notebooks" in zipfile.ZipFile(wheel).read(metadata).decode()

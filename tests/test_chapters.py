@@ -44,7 +44,14 @@ TAUGHT = {
         ],
         "shown": [],
     },
-    "07_pynq_dma_inference": {
+    "06_rtl_open_flow": {
+        "code": ['rtl.run(design, "compare")', 'rtl.run(design, "verilog")',
+                 'rtl.run(design, "verilate")', 'rtl.run(design, "synthesize"'],
+        "shown": ["rtl_da4ml.py:trace_network", "rtl_da4ml.py:convergent_round",
+                  "rtl_da4ml.py:compare", "rtl_da4ml.py:rtl_model",
+                  "rtl_da4ml.py:verilator_environment", "rtl_da4ml.py:verilate"],
+    },
+    "08_pynq_dma_inference": {
         "code": ["pynq.allocate(", "dma.sendchannel.transfer(", "dma.recvchannel.transfer(",
                  "dma.sendchannel.wait()", "dma.recvchannel.wait()", ".predict(",
                  "NeuralNetworkOverlay.from_overlay("],
@@ -53,8 +60,8 @@ TAUGHT = {
         ],
     },
 }
-EXERCISE_CHAPTERS = ("02", "03", "04", "05", "06", "07")
-MAX_CODE_CELL_LINES = {"07_pynq_dma_inference": 15, "08_results": 15}
+EXERCISE_CHAPTERS = ("02", "03", "04", "05", "06", "07", "08")
+MAX_CODE_CELL_LINES = {"08_pynq_dma_inference": 15, "09_results": 15}
 
 
 def _chapters(repo_root: Path) -> dict[str, Path]:
@@ -111,7 +118,7 @@ def test_narrative_chapters_have_short_code_cells(repo_root, name, limit):
 
 @pytest.mark.slow
 def test_chapter_8_runs_alone_from_an_empty_artifact_cache(repo_root, tmp_path, monkeypatch):
-    """Every section chapter 8 needs is computed by the package when no chapter wrote it.
+    """Every section chapter 9 needs is computed by the package when no chapter wrote it.
 
     Only the datasets are copied over (inputs, not chapter outputs: re-simulating the jets
     would add half a minute and test nothing more).
@@ -129,7 +136,7 @@ def test_chapter_8_runs_alone_from_an_empty_artifact_cache(repo_root, tmp_path, 
         shutil.copytree(datasets, cache / "ci" / "datasets")
     monkeypatch.setenv(artifacts.ARTIFACTS_ENV, str(cache))
     assert active_profile().name == "ci"
-    chapter = _chapters(repo_root)["08_results"]
+    chapter = _chapters(repo_root)["09_results"]
     notebook = jupytext.read(chapter)
     NotebookClient(notebook, timeout=1800, kernel_name="python3",
                    resources={"metadata": {"path": str(chapter.parent)}}).execute()

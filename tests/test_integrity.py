@@ -141,7 +141,7 @@ def test_a_damaged_emulation_bundle_is_written_again(isolated_artifacts, capsys,
 @pytest.mark.slow
 def test_a_chapter_runs_after_its_cache_was_damaged(isolated_artifacts, repo_root, local_mnist,
                                                     capsys):
-    """Chapter 6 after a killed run left its model and its hls4ml project half written."""
+    """Chapter 7 after a killed run left its model and its hls4ml project half written."""
     import json
 
     import jupytext
@@ -154,7 +154,7 @@ def test_a_chapter_runs_after_its_cache_was_damaged(isolated_artifacts, repo_roo
     stamp = json.loads((project.directory / convert.PROJECT_STAMP).read_text())
     _damage(models.model_path("jet_dnn", "qkeras"), "truncated")
     _damage(project.directory / stamp["word_runner"], "truncated")
-    chapter = repo_root / "book" / "chapters" / "06_block_design.md"
+    chapter = repo_root / "book" / "chapters" / "07_block_design.md"
     notebook = jupytext.read(chapter)
     NotebookClient(notebook, timeout=900, kernel_name="python3",
                    resources={"metadata": {"path": str(chapter.parent)}}).execute()

