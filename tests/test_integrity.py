@@ -53,10 +53,11 @@ def test_a_damaged_arff_file_is_one_clear_message(tmp_path, isolated_artifacts):
         data.import_jets_arff(arff)
 
 
-@pytest.mark.parametrize("companion", ["missing", "empty", "foreign"])
+@pytest.mark.parametrize("companion", ["intact", "missing", "empty", "foreign"])
 @pytest.mark.parametrize("how", [None, "truncated"])
 def test_a_cached_dataset_with_a_bad_companion_or_body_is_rebuilt(isolated_artifacts, capsys,
                                                                  companion, how):
+    """Only an intact dataset with its intact checksum is reused; anything else is rebuilt."""
     target = data.cache_dir() / "thing.npz"
     builds = []
 
@@ -70,13 +71,18 @@ def test_a_cached_dataset_with_a_bad_companion_or_body_is_rebuilt(isolated_artif
         checksum.unlink()
     elif companion == "empty":
         checksum.write_text("")  # what a run killed while writing it used to leave
-    else:
+    elif companion == "foreign":
         checksum.write_text("0" * 64 + "  other.npz\n")
     if how:
         _damage(target, how)
+    capsys.readouterr()
     path, digest = data._load_cached(target, build)
-    assert len(builds) == 2 and artifacts.verify_checked(path) == digest
-    assert "thing.npz" in capsys.readouterr().out  # the rebuild names the file
+    reused = companion == "intact" and how is None
+    assert len(builds) == (1 if reused else 2) and artifacts.verify_checked(path) == digest
+    with np.load(path) as reloaded:
+        assert reloaded["a"].tolist() == [0, 1, 2, 3, 4]
+    if not reused:
+        assert "thing.npz" in capsys.readouterr().out  # the rebuild names the file
 
 
 @pytest.mark.parametrize("how", sorted(DAMAGES))

