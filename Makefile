@@ -10,6 +10,9 @@ VENV ?= .venv
 BIN := $(abspath $(VENV))/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+# pytest processes of `make test` (pytest-xdist): the chapters run in order in one of them,
+# the unit tests spread over all; two suit a 2-core machine (each process loads TensorFlow)
+TEST_PROCESSES ?= 2
 BOOK_DIR ?= .
 
 # The board image's Python (3.10): from PATH, or from pyenv; else $(PYTHON), with a note.
@@ -97,7 +100,7 @@ rtl-venv: $(RTL_STAMP)
 # the board tests in the board venv, the book with -W, and its pages in Chromium.
 test: $(STAMP) $(BOARD_STAMP) $(RTL_STAMP)
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=3600 \
-		--durations=10 $(PYTEST_ARGS) tests book/chapters
+		-n $(TEST_PROCESSES) --dist loadgroup --durations=10 $(PYTEST_ARGS) tests book/chapters
 	$(MAKE) test-board
 	$(MAKE) build-book
 	$(MAKE) check-book

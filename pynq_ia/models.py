@@ -313,8 +313,17 @@ def evaluate(model, dataset) -> dict[str, Any]:
     return metrics_from_scores(scores, dataset.y_test, dataset.class_names)
 
 
-def predict(model, x: np.ndarray) -> np.ndarray:
-    return np.asarray(model.predict(x, batch_size=2048, verbose=0))
+def predict(model, x: np.ndarray, batch_size: int = 2048) -> np.ndarray:
+    """The model's scores for ``x``, computed in batches.
+
+    The model is called directly rather than through ``model.predict``: ``predict`` wraps a new
+    ``tf.function`` for every model, and TensorFlow counts those wrappers together, so a loop
+    over freshly trained models (the bit-width sweep) makes it warn about "excessive retracing"
+    after five. The direct call computes the same scores without any tracing.
+    """
+    batches = [model(x[start:start + batch_size], training=False).numpy()
+               for start in range(0, len(x), batch_size)]
+    return np.concatenate(batches) if batches else np.zeros((0, *model.output_shape[1:]))
 
 
 def metrics_from_scores(

@@ -10,7 +10,10 @@ chapter's own folder, as under Jupyter Book. Besides:
 - a chapter whose cells all passed goes, with its outputs, into the book's execution cache
   (:func:`pynq_ia.book.store_executed`), so that ``make build-book`` builds its page without
   executing it again;
-- at the end the plugin prints the wall time of each chapter.
+- at the end the plugin prints the wall time of each chapter;
+- under pytest-xdist (``-n 2 --dist loadgroup``), the chapters form one group that one process
+  runs in book order, followed by the tests marked ``course_cache`` (they use the artifact cache
+  the chapters fill); every other test runs on whichever process is free.
 
 It is enabled for the whole repository through ``pyproject.toml``.
 """
@@ -102,9 +105,26 @@ def pytest_runtest_call(item: pytest.Item):
     return result
 
 
+#: the xdist group of the chapters and of the tests that share their artifact cache
+COURSE_GROUP = "course"
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    if _nbval_active(config) and (config.rootpath / TOC_FILE).is_file():
+    is_xdist_worker = hasattr(config, "workerinput")  # the controller prepared it already
+    if _nbval_active(config) and (config.rootpath / TOC_FILE).is_file() and not is_xdist_worker:
         prepare_execution_cache(config.rootpath)
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    chapters = [item for item in items if isinstance(item.parent, ChapterNotebook)]
+    sharing = [item for item in items if item.get_closest_marker("course_cache")]
+    for item in chapters + sharing:
+        item.add_marker(pytest.mark.xdist_group(COURSE_GROUP))
+    # one order with or without xdist: the chapters first (in book order), then the tests that
+    # read what they cached, then the rest
+    first = {id(item) for item in chapters + sharing}
+    items[:] = chapters + sharing + [item for item in items if id(item) not in first]
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:

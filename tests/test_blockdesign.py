@@ -184,6 +184,7 @@ def test_a_board_package_without_overlays_is_refused(tmp_path, monkeypatch, caps
 
 
 @pytest.mark.slow
+@pytest.mark.course_cache  # packages the course's trained designs, as the chapters left them
 def test_emulation_package(tmp_path):
     import zipfile
 

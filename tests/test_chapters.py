@@ -117,11 +117,12 @@ def test_narrative_chapters_have_short_code_cells(repo_root, name, limit):
 
 
 @pytest.mark.slow
-def test_chapter_8_runs_alone_from_an_empty_artifact_cache(repo_root, tmp_path, monkeypatch):
+def test_chapter_9_runs_alone_from_an_empty_artifact_cache(repo_root, tmp_path, monkeypatch,
+                                                            course_artifacts):
     """Every section chapter 9 needs is computed by the package when no chapter wrote it.
 
-    Only the datasets are copied over (inputs, not chapter outputs: re-simulating the jets
-    would add half a minute and test nothing more).
+    Only the datasets the course's cache already holds, intact, are copied over (inputs, not
+    chapter outputs: re-simulating the jets would add half a minute and test nothing more).
     """
     import nbformat
     from nbclient import NotebookClient
@@ -130,10 +131,8 @@ def test_chapter_8_runs_alone_from_an_empty_artifact_cache(repo_root, tmp_path, 
     from pynq_ia.profile import active_profile
 
     monkeypatch.setenv("PYNQ_IA_PROFILE", "ci")
-    datasets = artifacts.root() / "ci" / "datasets"
     cache = tmp_path / "artifacts"
-    if datasets.is_dir():
-        shutil.copytree(datasets, cache / "ci" / "datasets")
+    _copy_finished_datasets(course_artifacts / "datasets", cache / "datasets")
     monkeypatch.setenv(artifacts.ARTIFACTS_ENV, str(cache))
     assert active_profile().name == "ci"
     chapter = _chapters(repo_root)["09_results"]
@@ -146,3 +145,24 @@ def test_chapter_8_runs_alone_from_an_empty_artifact_cache(repo_root, tmp_path, 
         "jet_dnn", "mnist_dnn", "mnist_cnn"
     }
     nbformat.validate(notebook)
+
+
+def _copy_finished_datasets(source: Path, target: Path) -> None:
+    """Copy the datasets of ``source`` that are complete and match their checksums.
+
+    The chapters may be writing that folder right now (another pytest process): a file still
+    being written, or renamed away while copied, is left for the test to compute itself.
+    """
+    from pynq_ia import artifacts
+
+    target.mkdir(parents=True, exist_ok=True)
+    for checksum in sorted(source.glob("*.sha256")) if source.is_dir() else []:
+        dataset = checksum.with_suffix("")
+        try:
+            artifacts.verify_checked(dataset)
+            shutil.copyfile(dataset, target / dataset.name)
+            shutil.copyfile(checksum, target / checksum.name)
+            artifacts.verify_checked(target / dataset.name)
+        except (OSError, artifacts.ArtifactDamaged):
+            for copied in (target / dataset.name, target / checksum.name):
+                copied.unlink(missing_ok=True)

@@ -200,6 +200,9 @@ def test_skipping_zero_weights_gives_the_same_bits(tmp_path, quantizer):
                 32,
                 kernel_quantizer=quantizer,
                 bias_quantizer="quantized_bits(6,0,alpha=1)",
+                # seeded: QKeras draws from it more than once for a binary kernel, and Keras
+                # warns about an unseeded initializer called twice
+                kernel_initializer=keras.initializers.HeNormal(seed=6),
                 name="fc1",
             ),
             QActivation("quantized_relu(6)", name="relu1"),

@@ -3,6 +3,7 @@ library error. Each test damages a file the way a full disk or a killed process 
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import numpy as np
@@ -19,7 +20,15 @@ DAMAGES = {
 
 
 def _damage(path, how: str) -> None:
-    path.write_bytes(DAMAGES[how](path.read_bytes()))
+    """Put a damaged copy in place of ``path``.
+
+    A new file, not the old one rewritten: a test process may still have the old file mapped
+    (a compiled library loaded with ctypes), and shrinking a mapped file under it kills the
+    process with SIGBUS when it next touches those pages (at exit at the latest).
+    """
+    damaged = path.with_name(f".{path.name}.damaged")
+    damaged.write_bytes(DAMAGES[how](path.read_bytes()))
+    os.replace(damaged, path)
 
 
 @pytest.fixture

@@ -73,7 +73,7 @@ def _make_book(root: Path, repo_root: Path, *, broken: bool, extra: str = "") ->
     return root
 
 
-def _run_nbval(book: Path) -> subprocess.CompletedProcess[str]:
+def _run_nbval(book: Path, *paths: str, processes: int = 0) -> subprocess.CompletedProcess[str]:
     command = [
         sys.executable,
         "-m",
@@ -86,7 +86,8 @@ def _run_nbval(book: Path) -> subprocess.CompletedProcess[str]:
         str(book),
         "--nbval-lax",
         "--nbval-current-env",
-        str(book / "chapters"),
+        *(["-n", str(processes), "--dist", "loadgroup"] if processes else []),
+        *(str(book / path) for path in paths or ["chapters"]),
     ]
     return subprocess.run(command, cwd=book, capture_output=True, text=True, timeout=600)
 
@@ -179,3 +180,48 @@ def test_the_book_is_built_from_the_test_run_without_executing_again(tmp_path, r
     page = (book / "_build" / "html" / "chapters" / "01_example.html").read_text()
     assert "42" in page  # the output nbval recorded
 
+
+
+def _recording(log: Path, name: str, indent: str = "") -> str:
+    """Code that appends ``name`` and the pytest-xdist process running it to ``log``."""
+    lines = [
+        "import os",
+        "from pathlib import Path",
+        f"log = Path({str(log)!r})",
+        "worker = os.environ.get('PYTEST_XDIST_WORKER', 'main')",  # kernels inherit it
+        "before = log.read_text() if log.exists() else ''",
+        f"log.write_text(before + {name!r} + ' ' + worker + '\\n')",
+    ]
+    return "".join(f"{indent}{line}\n" for line in lines)
+
+
+@pytest.mark.slow
+def test_on_two_processes_the_chapters_run_in_order_in_one_then_the_course_cache_tests(
+    tmp_path, repo_root
+):
+    """``make test``'s pytest-xdist run: chapters in book order, in one process, followed there
+    by the tests that read their cache; the other tests anywhere."""
+    book = _make_book(tmp_path / "book", repo_root, broken=False)
+    log = tmp_path / "order.txt"
+    second = CHAPTER_HEADER.replace("# A chapter", "# Another chapter")
+    for name, text in (("01_example", CHAPTER_HEADER), ("02_example", second)):
+        cell = "\n```{code-cell} ipython3\n" + _recording(log, name) + "```\n"
+        (book / "chapters" / f"{name}.md").write_text(text + cell)
+    (book / "_toc.yml").write_text(
+        "format: jb-book\nroot: intro\nchapters:\n"
+        "  - file: chapters/01_example\n  - file: chapters/02_example\n"
+    )
+    (book / "pytest.ini").write_text("[pytest]\nmarkers =\n    course_cache: reads the cache\n")
+    (book / "tests").mkdir()
+    tests = ["@pytest.mark.course_cache\ndef test_after_the_chapters():\n"
+             + _recording(log, "cache_test", "    ")]
+    tests += [f"def test_other_{n}():\n" + _recording(log, "other", "    ") for n in range(6)]
+    (book / "tests" / "test_sharing.py").write_text("import pytest\n\n\n" + "\n\n".join(tests))
+    result = _run_nbval(book, "tests", "chapters", processes=2)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "02_example" in result.stdout.split("chapter execution times")[1]
+    runs = [line.split() for line in log.read_text().splitlines()]
+    course = [(name, worker) for name, worker in runs if name != "other"]
+    assert [name for name, _ in course] == ["01_example", "02_example", "cache_test"]
+    assert len({worker for _, worker in course}) == 1 and course[0][1].startswith("gw")
+    assert [name for name, _ in runs].count("other") == 6
