@@ -269,11 +269,7 @@ def fit(
     steps = epochs * int(np.ceil(0.8 * len(dataset.y_train) / batch_size))
     if pruning is not None:
         model = prune(model, pruning, steps)
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
+    _compile(model, learning_rate)
     callbacks = training_callbacks(pruning)
     start = time.perf_counter()
     history = model.fit(
@@ -288,9 +284,22 @@ def fit(
     )
     seconds = time.perf_counter() - start
     if pruning is not None:
+        # strip_pruning returns a new, uncompiled model; compiled like the trained one it can be
+        # evaluated by Keras and saved without Keras warning about unbuilt metrics
         model = strip(model)
+        _compile(model, learning_rate)
     values = {k: [float(v) for v in vs] for k, vs in history.history.items() if k != "lr"}
     return TrainingResult(model, values, seconds, len(values["loss"]))
+
+
+def _compile(model, learning_rate: float) -> None:
+    from tensorflow import keras
+
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
 
 
 def training_callbacks(pruning: Pruning | None = None) -> list:
