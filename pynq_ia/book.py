@@ -191,10 +191,12 @@ def _light_mode_by_default(app, config) -> None:
 
 def _unique_scripts(app, pagename, templatename, context, doctree) -> None:
     # sphinx-thebe adds its configuration script (`const THEBE_JS_URL = ...`) once per reading
-    # pass, and a second copy is a JavaScript error on every page: keep each script once
+    # pass, and a second copy is a JavaScript error on every page: keep each script once. The
+    # copies differ only in how they say "no file" (None, then ""), so that is not compared.
     scripts, seen = [], set()
     for script in context.get("script_files", []):
-        key = (str(script), repr(getattr(script, "attributes", None)))
+        filename = getattr(script, "filename", script) or ""
+        key = (str(filename), repr(getattr(script, "attributes", None)))
         if key not in seen:
             seen.add(key)
             scripts.append(script)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -44,3 +46,106 @@ def own_artifact_cache(request, tmp_path_factory, monkeypatch):
 def course_artifacts() -> Path:
     """The course's artifact cache, to read finished files from (never to write into)."""
     return COURSE_ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def compiled_jet_dnn(tmp_path_factory):
+    """The course's 6-bit jet tagger, untrained (seed 3), converted and compiled once per test
+    process: conversion needs no training. Tests that change the project copy its folder."""
+    from tensorflow import keras
+
+    from pynq_ia import convert, models
+    from pynq_ia.compress import Quantization
+
+    keras.utils.set_random_seed(3)
+    model = models.jet_dnn(Quantization(bits=6))
+    directory = tmp_path_factory.mktemp("hls") / "jet_dnn"
+    return convert.hls_project("jet_dnn", model, directory=directory), model
+
+
+#: xdist groups: the tests sharing one session fixture run in one process, so it is built once
+SHARED_FIXTURE_GROUPS = {
+    "compiled_jet_dnn": "jet_dnn_project",
+    "chapter_9_alone": "chapter_9_alone",
+    "fixtures_dir": "board_fixtures",  # tests/board: its test designs, compiled once
+}
+#: how long the chapter 9 run waits for the chapters' jets (they take about a minute)
+COURSE_JETS_TIMEOUT_S = 600
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        for fixture, group in SHARED_FIXTURE_GROUPS.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                item.add_marker(pytest.mark.xdist_group(group))
+
+
+@pytest.fixture(scope="session")
+def chapter_9_alone(request, tmp_path_factory):
+    """Chapter 9 executed from an empty artifact cache in the ci profile, once per test process:
+    the cache it filled and the executed notebook.
+
+    Only the course's finished datasets are copied in (inputs, not chapter outputs: simulating
+    the jets again would add a minute and test nothing more). When the chapters run in this
+    session too (in another process under xdist), it waits for their jets.
+    """
+    import jupytext
+    from nbclient import NotebookClient
+
+    from pynq_ia import data
+    from pynq_ia.profile import PROFILES
+
+    if any("01_datasets" in item.nodeid for item in request.session.items):
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv(ARTIFACTS_ENV, str(COURSE_ARTIFACTS))
+            real = data.real_jets_file()
+            simulated = data.simulated_jets_file(PROFILES["ci"].simulated_jets_per_class, 0)
+        _wait_for_one_checked([real, simulated], COURSE_JETS_TIMEOUT_S)
+    cache = tmp_path_factory.mktemp("chapter_9_alone") / "artifacts"
+    _copy_finished_datasets(COURSE_ARTIFACTS / "datasets", cache / "datasets")
+    chapter = REPO_ROOT / "book" / "chapters" / "09_results.md"
+    notebook = jupytext.read(chapter)
+    with pytest.MonkeyPatch.context() as env:  # the kernel inherits this process's environment
+        env.setenv(ARTIFACTS_ENV, str(cache))
+        env.setenv(PROFILE_ENV, "ci")
+        NotebookClient(notebook, timeout=1800, kernel_name="python3",
+                       resources={"metadata": {"path": str(chapter.parent)}}).execute()
+    return cache, notebook
+
+
+@pytest.fixture
+def cache_after_chapter_9(chapter_9_alone, isolated_artifacts) -> Path:
+    """A private copy (the test's artifact cache, ci profile) of the cache chapter 9 filled alone:
+    every model trained, every hls4ml project compiled. Relative paths inside: it works anywhere."""
+    shutil.copytree(chapter_9_alone[0], isolated_artifacts, symlinks=True, dirs_exist_ok=True)
+    return isolated_artifacts
+
+
+def _wait_for_one_checked(paths: list[Path], timeout_s: float) -> None:
+    """Wait until one of ``paths`` and its checksum companion are written (both land by rename)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if any(path.is_file() and artifacts.checksum_path(path).is_file() for path in paths):
+            return
+        time.sleep(2)
+
+
+def _copy_finished_datasets(source: Path, target: Path) -> None:
+    """Copy the datasets of ``source`` that are complete and match their checksums.
+
+    The chapters may be writing that folder right now (another pytest process): a file still
+    being written, or renamed away while copied, is left for the test to compute itself.
+    """
+    target.mkdir(parents=True, exist_ok=True)
+    for checksum in sorted(source.glob("*.sha256")) if source.is_dir() else []:
+        dataset = checksum.with_suffix("")
+        try:
+            artifacts.verify_checked(dataset)
+            shutil.copyfile(dataset, target / dataset.name)
+            shutil.copyfile(checksum, target / checksum.name)
+            artifacts.verify_checked(target / dataset.name)
+        except (OSError, artifacts.ArtifactDamaged):
+            for copied in (target / dataset.name, target / checksum.name):
+                copied.unlink(missing_ok=True)
+

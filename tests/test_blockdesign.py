@@ -4,19 +4,16 @@ from dataclasses import replace
 
 import pytest
 
-from pynq_ia import blockdesign, convert, hwbuild, models
+from pynq_ia import blockdesign, convert, hwbuild
 from pynq_ia.board.overlays import OverlayError
-from pynq_ia.compress import Quantization
 
 REPO_ROOT = hwbuild.artifacts.REPO_ROOT
 REAL_OVERLAYS = REPO_ROOT.parent / "shared" / "hwh"
 
 
-@pytest.fixture(scope="module")
-def jet_hls_project(tmp_path_factory):
-    model = models.jet_dnn(Quantization(bits=6))
-    directory = tmp_path_factory.mktemp("bd") / "jet_dnn"
-    return convert.hls_project("jet_dnn", model, directory=directory)
+@pytest.fixture
+def jet_hls_project(compiled_jet_dnn):
+    return compiled_jet_dnn[0]
 
 
 @pytest.mark.parametrize("design", hwbuild.DESIGNS)

@@ -39,3 +39,21 @@ def test_missing_toc_entry_is_reported(tmp_path):
 
 def test_no_notebooks_are_tracked(repo_root):
     assert not list((repo_root / "book").rglob("*.ipynb"))
+
+
+def test_each_page_script_is_kept_once():
+    """sphinx-thebe's configuration script comes twice, once with no file as None and once as
+    "": twice is a JavaScript error on every page (the browser check saw it)."""
+    from sphinx.builders.html._assets import _JavaScript
+
+    from pynq_ia.book import _unique_scripts
+
+    thebe = 'const THEBE_JS_URL = "x"'
+    context = {"script_files": [
+        _JavaScript("_static/a.js"), _JavaScript(None, body=thebe), _JavaScript("", body=thebe),
+        _JavaScript("_static/a.js"), _JavaScript(None, body="other"),
+    ]}
+    _unique_scripts(None, "page", "page.html", context, None)
+    assert [(str(s.filename or ""), s.attributes) for s in context["script_files"]] == [
+        ("_static/a.js", {}), ("", {"body": thebe}), ("", {"body": "other"}),
+    ]

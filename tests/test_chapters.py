@@ -7,7 +7,6 @@ code cells (executed by ``make test``), and the package code it explains through
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import jupytext
@@ -117,52 +116,14 @@ def test_narrative_chapters_have_short_code_cells(repo_root, name, limit):
 
 
 @pytest.mark.slow
-def test_chapter_9_runs_alone_from_an_empty_artifact_cache(repo_root, tmp_path, monkeypatch,
-                                                            course_artifacts):
-    """Every section chapter 9 needs is computed by the package when no chapter wrote it.
-
-    Only the datasets the course's cache already holds, intact, are copied over (inputs, not
-    chapter outputs: re-simulating the jets would add half a minute and test nothing more).
-    """
+def test_chapter_9_runs_alone_from_an_empty_artifact_cache(chapter_9_alone):
+    """Every section chapter 9 needs is computed by the package when no chapter wrote it."""
     import nbformat
-    from nbclient import NotebookClient
 
-    from pynq_ia import artifacts
-    from pynq_ia.profile import active_profile
-
-    monkeypatch.setenv("PYNQ_IA_PROFILE", "ci")
-    cache = tmp_path / "artifacts"
-    _copy_finished_datasets(course_artifacts / "datasets", cache / "datasets")
-    monkeypatch.setenv(artifacts.ARTIFACTS_ENV, str(cache))
-    assert active_profile().name == "ci"
-    chapter = _chapters(repo_root)["09_results"]
-    notebook = jupytext.read(chapter)
-    NotebookClient(notebook, timeout=1800, kernel_name="python3",
-                   resources={"metadata": {"path": str(chapter.parent)}}).execute()
-    outputs = "".join(o.get("text", "") for c in notebook.cells for o in c.get("outputs", []))
-    assert "results OK" in outputs
+    cache, notebook = chapter_9_alone
+    printed = "".join(o.get("text", "") for c in notebook.cells for o in c.get("outputs", []))
+    assert "results OK" in printed
     assert {p.stem for p in (cache / "ci" / "metrics").glob("*.json")} == {
         "jet_dnn", "mnist_dnn", "mnist_cnn"
     }
     nbformat.validate(notebook)
-
-
-def _copy_finished_datasets(source: Path, target: Path) -> None:
-    """Copy the datasets of ``source`` that are complete and match their checksums.
-
-    The chapters may be writing that folder right now (another pytest process): a file still
-    being written, or renamed away while copied, is left for the test to compute itself.
-    """
-    from pynq_ia import artifacts
-
-    target.mkdir(parents=True, exist_ok=True)
-    for checksum in sorted(source.glob("*.sha256")) if source.is_dir() else []:
-        dataset = checksum.with_suffix("")
-        try:
-            artifacts.verify_checked(dataset)
-            shutil.copyfile(dataset, target / dataset.name)
-            shutil.copyfile(checksum, target / checksum.name)
-            artifacts.verify_checked(target / dataset.name)
-        except (OSError, artifacts.ArtifactDamaged):
-            for copied in (target / dataset.name, target / checksum.name):
-                copied.unlink(missing_ok=True)

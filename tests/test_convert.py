@@ -8,15 +8,9 @@ from pynq_ia.board.csim import WordRunner
 from pynq_ia.compress import Quantization
 
 
-@pytest.fixture(scope="module")
-def jet_project(tmp_path_factory):
-    """An (untrained) 6-bit jet tagger, converted and compiled: conversion needs no training."""
-    from tensorflow import keras
-
-    keras.utils.set_random_seed(3)
-    model = models.jet_dnn(Quantization(bits=6))
-    directory = tmp_path_factory.mktemp("hls") / "jet_dnn"
-    return convert.hls_project("jet_dnn", model, directory=directory), model
+@pytest.fixture
+def jet_project(compiled_jet_dnn):
+    return compiled_jet_dnn
 
 
 def test_explicit_precisions_in_the_config():

@@ -1,6 +1,7 @@
 """Resources: hls4ml report parsing, the synthesis path with a fake vivado_hls, rule4ml."""
 
 import os
+import shutil
 import stat
 import sys
 import textwrap
@@ -74,7 +75,7 @@ def test_synthesis_without_vivado_says_what_to_do(tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
-def test_synthesis_path_with_a_fake_vivado_hls(tmp_path, monkeypatch):
+def test_synthesis_path_with_a_fake_vivado_hls(tmp_path, monkeypatch, compiled_jet_dnn):
     """A stand-in vivado_hls records how hls4ml calls it and writes a report."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -95,8 +96,10 @@ def test_synthesis_path_with_a_fake_vivado_hls(tmp_path, monkeypatch):
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
 
-    model = models.jet_dnn(Quantization(bits=6))
+    compiled, model = compiled_jet_dnn
+    shutil.copytree(compiled.directory, tmp_path / "jet_dnn")  # reused there, not compiled again
     project = convert.hls_project("jet_dnn", model, directory=tmp_path / "jet_dnn")
+    assert project.from_cache
     report = estimate.resources(project, model)  # Vivado is "here": synthesis, not an estimate
 
     cwd, arguments = log.read_text().splitlines()

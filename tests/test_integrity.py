@@ -139,8 +139,8 @@ def _small_dataset():
 
 
 @pytest.mark.slow
-def test_a_damaged_emulation_bundle_is_written_again(isolated_artifacts, capsys, local_mnist):
-    """The course's jet tagger (ci profile, its own cache), bundled, damaged, bundled again."""
+def test_a_damaged_emulation_bundle_is_written_again(cache_after_chapter_9, capsys, local_mnist):
+    """The course's jet tagger (ci profile), bundled, damaged, bundled again."""
     from pynq_ia import emulation
     from pynq_ia.board.emulation import open_emulated
 
@@ -154,8 +154,8 @@ def test_a_damaged_emulation_bundle_is_written_again(isolated_artifacts, capsys,
 
 
 @pytest.mark.slow
-def test_a_chapter_runs_after_its_cache_was_damaged(isolated_artifacts, repo_root, local_mnist,
-                                                    capsys):
+def test_a_chapter_runs_after_its_cache_was_damaged(cache_after_chapter_9, repo_root,
+                                                    local_mnist):
     """Chapter 7 after a killed run left its model and its hls4ml project half written."""
     import json
 
@@ -164,8 +164,9 @@ def test_a_chapter_runs_after_its_cache_was_damaged(isolated_artifacts, repo_roo
 
     from pynq_ia import convert
 
-    model = models.trained_model("jet_dnn", "qkeras", verbose=0)
+    model = models.trained_model("jet_dnn", "qkeras", verbose=0)  # from the cache
     project = convert.hls_project("jet_dnn", model)
+    assert project.from_cache
     stamp = json.loads((project.directory / convert.PROJECT_STAMP).read_text())
     _damage(models.model_path("jet_dnn", "qkeras"), "truncated")
     _damage(project.directory / stamp["word_runner"], "truncated")
