@@ -121,7 +121,7 @@ def emulation_bundle(name: str) -> Path:
     """The emulation bundle of course model ``name``, written if it is missing or outdated.
 
     Loads (or trains) the QKeras model and compiles its hls4ml project through the artifact
-    cache, exactly as chapters 4 and 6 do; the test frames are the dataset's test set.
+    cache, exactly as chapter 4 does; the test frames are the dataset's test set.
     """
     from pynq_ia import convert, models
     from pynq_ia.blockdesign import describe_model

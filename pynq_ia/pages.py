@@ -30,11 +30,13 @@ from pathlib import Path
 
 from pynq_ia.book import FORBIDDEN_OUTPUT
 
+WINDOW_WIDTH = 1280
 #: Chromium's flags for a closed network and no screen (as root, without a sandbox)
 CHROMIUM_FLAGS = (
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--no-first-run", "--disable-quic", "--window-size=1280,900", "--hide-scrollbars",
+    "--no-first-run", "--disable-quic", f"--window-size={WINDOW_WIDTH},900",
+    "--hide-scrollbars",
 )
 #: the element of a Jupyter Book (pydata-sphinx-theme) page that holds the content
 ARTICLE = "article.bd-article"
@@ -112,14 +114,21 @@ def browser():
 
 
 def _screenshot(chrome, height: int, path: Path) -> None:
-    """The whole page, not only the window (Chrome's own command for it)."""
+    """The whole page, as a window as tall as the page shows it.
+
+    (Chrome's ``captureBeyondViewport`` lays a long page out again without its sidebars and
+    shifted left: a screenshot that would show problems the reader never sees.)
+    """
     import base64
 
-    shot = chrome.execute_cdp_cmd(
-        "Page.captureScreenshot",
-        {"captureBeyondViewport": True, "format": "png",
-         "clip": {"x": 0, "y": 0, "width": 1280, "height": min(height, 30000), "scale": 1}},
-    )
+    chrome.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": WINDOW_WIDTH, "height": min(height, 30000), "deviceScaleFactor": 1,
+        "mobile": False,
+    })
+    try:
+        shot = chrome.execute_cdp_cmd("Page.captureScreenshot", {"format": "png"})
+    finally:
+        chrome.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(base64.b64decode(shot["data"]))
 

@@ -178,7 +178,7 @@ def resource_comparison(synthesized: dict[str, Any], estimated, device: dict[str
         rows["original project, Vivado"] = {
             **{k: round(original[k] / 100 * device[k]) for k in ("LUT", "FF", "DSP")
                if original.get(k) is not None},
-            "CARRY4": "", "source": "reference (post-implementation, its own jet tagger)",
+            "CARRY4": "", "source": "reference (its own jet tagger, post-route)",
         }
     table = pd.DataFrame(rows).T[["LUT", "FF", "CARRY4", "DSP", "source"]]
     return table.astype(object).where(table.notna(), "")

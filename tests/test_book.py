@@ -57,3 +57,10 @@ def test_each_page_script_is_kept_once():
     assert [(str(s.filename or ""), s.attributes) for s in context["script_files"]] == [
         ("_static/a.js", {}), ("", {"body": thebe}), ("", {"body": "other"}),
     ]
+
+
+def test_each_chapter_title_carries_its_file_number(repo_root):
+    """`NN_topic.md` is titled `# N. ...`: inserting a chapter renumbers both."""
+    for chapter in chapter_notebooks(repo_root):
+        title = next(line for line in chapter.read_text().splitlines() if line.startswith("# "))
+        assert title.startswith(f"# {int(chapter.name[:2])}. "), (chapter.name, title)
