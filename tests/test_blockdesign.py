@@ -11,11 +11,6 @@ REPO_ROOT = hwbuild.artifacts.REPO_ROOT
 REAL_OVERLAYS = REPO_ROOT.parent / "shared" / "hwh"
 
 
-@pytest.fixture
-def jet_hls_project(compiled_jet_dnn):
-    return compiled_jet_dnn[0]
-
-
 @pytest.mark.parametrize("design", hwbuild.DESIGNS)
 def test_tracked_tcl_is_written_from_the_description(design):
     assert hwbuild.tcl_path(design).read_text() == blockdesign.write_tcl(
@@ -38,22 +33,23 @@ def test_essentials(design):
 
 
 @pytest.mark.slow
-def test_tcl_matches_the_hls_project(jet_hls_project):
+def test_tcl_matches_the_hls_project(compiled_jet_dnn):
+    project, _ = compiled_jet_dnn
     d = hwbuild.block_design("jet_dnn")
     checks = {
         c.what: c
-        for c in blockdesign.check_tcl(blockdesign.write_tcl(d), d, jet_hls_project.directory)
+        for c in blockdesign.check_tcl(blockdesign.write_tcl(d), d, project.directory)
     }
     assert checks["HLS clock period = FCLK0 period [ns]"].found == "10"
     assert checks["IP input port width"].ok and checks["IP output port width"].ok
     # a project built for hls4ml's default 5 ns clock is caught
-    project_tcl = jet_hls_project.directory / "project.tcl"
+    project_tcl = project.directory / "project.tcl"
     original = project_tcl.read_text()
     project_tcl.write_text(original.replace("set clock_period 10.0", "set clock_period 5"))
     try:
         with pytest.raises(ValueError, match="HLS clock period"):
             blockdesign.assert_consistent(
-                blockdesign.check_tcl(blockdesign.write_tcl(d), d, jet_hls_project.directory)
+                blockdesign.check_tcl(blockdesign.write_tcl(d), d, project.directory)
             )
     finally:
         project_tcl.write_text(original)

@@ -8,11 +8,6 @@ from pynq_ia.board.csim import WordRunner
 from pynq_ia.compress import Quantization
 
 
-@pytest.fixture
-def jet_project(compiled_jet_dnn):
-    return compiled_jet_dnn
-
-
 def test_explicit_precisions_in_the_config():
     model = models.jet_dnn(Quantization(bits=6))
     config = convert.hls_config(model, convert.HLS_SETTINGS["jet_dnn"])
@@ -38,8 +33,8 @@ def test_settings_match_the_block_design():
 
 
 @pytest.mark.slow
-def test_project_targets_the_pynq_z2_at_100_mhz(jet_project):
-    project, _ = jet_project
+def test_project_targets_the_pynq_z2_at_100_mhz(compiled_jet_dnn):
+    project, _ = compiled_jet_dnn
     config = project.hls_model.config
     assert config.get_config_value("Part") == "xc7z020clg400-1"
     assert float(config.get_config_value("ClockPeriod")) == 10.0
@@ -62,8 +57,8 @@ def _random_inputs(shape: tuple[int, ...], seed: int) -> np.ndarray:
 
 
 @pytest.mark.slow
-def test_word_runner_is_bit_identical_to_hls4ml_predict(jet_project):
-    project, _ = jet_project
+def test_word_runner_is_bit_identical_to_hls4ml_predict(compiled_jet_dnn):
+    project, _ = compiled_jet_dnn
     x = _random_inputs((300, 16), seed=0)
     np.testing.assert_array_equal(project.predict(x), project.hls4ml_predict(x))
     words, saturated = project.settings.input_format.encode(x)
@@ -73,8 +68,8 @@ def test_word_runner_is_bit_identical_to_hls4ml_predict(jet_project):
 
 
 @pytest.mark.slow
-def test_word_runner_validates_its_input(jet_project):
-    project, _ = jet_project
+def test_word_runner_validates_its_input(compiled_jet_dnn):
+    project, _ = compiled_jet_dnn
     with pytest.raises(ValueError, match="whole number"):
         project.words.run(np.zeros(17, dtype=np.int16))
     with pytest.raises(ValueError, match="3 TLAST bits for 32 words"):
@@ -82,8 +77,8 @@ def test_word_runner_validates_its_input(jet_project):
 
 
 @pytest.mark.slow
-def test_the_ip_raises_tlast_at_the_end_of_frames_that_carried_it(jet_project):
-    project, _ = jet_project
+def test_the_ip_raises_tlast_at_the_end_of_frames_that_carried_it(compiled_jet_dnn):
+    project, _ = compiled_jet_dnn
     words, _ = project.settings.input_format.encode(_random_inputs((4, 16), seed=1))
     out, last = project.words.run_stream(words)  # one transfer: TLAST on the very last word
     assert last.reshape(-1).tolist() == [0] * 19 + [1]
@@ -95,8 +90,8 @@ def test_the_ip_raises_tlast_at_the_end_of_frames_that_carried_it(jet_project):
 
 
 @pytest.mark.slow
-def test_c_simulation_follows_qkeras(jet_project):
-    project, model = jet_project
+def test_c_simulation_follows_qkeras(compiled_jet_dnn):
+    project, model = compiled_jet_dnn
     x = np.random.default_rng(1).normal(0, 1, size=(500, 16)).astype(np.float32)
     result = convert.compare(models.predict(model, x), project.predict(x))
     # an untrained network has many near-equal scores, where the table softmax may flip the
@@ -162,8 +157,8 @@ def test_dense_csim_hook_refuses_an_unknown_dense_latency(tmp_path):
 
 
 @pytest.mark.slow
-def test_dense_csim_hook_is_in_every_written_project(jet_project):
-    project, _ = jet_project
+def test_dense_csim_hook_is_in_every_written_project(compiled_jet_dnn):
+    project, _ = compiled_jet_dnn
     nnet_utils = project.directory / "firmware" / "nnet_utils"
     text = (nnet_utils / "nnet_dense_latency.h").read_text()
     assert text.count("pynq_ia::dense_nonzero_weights") == 1
