@@ -128,17 +128,17 @@ book:
 # Jupyter Book caches executed chapters by their code only; the test run stores the chapters it
 # executed in the same cache, so a build after `make test` executes nothing. What chapters
 # compute also depends on the profile, the package and the data choice: when any changed, the
-# cache is emptied first (pynq_ia.book.prepare_execution_cache). Every page is re-read (--all)
+# cache is emptied first (tools.book.prepare_execution_cache). Every page is re-read (--all)
 # so no page keeps outputs of an earlier build; execution errors and Sphinx warnings fail it.
 # (From the book's folder: Jupyter Book finds the cache of _config.yml relative to where it runs.)
 build-book:
-	$(BIN)/python -m pynq_ia.book prepare-cache $(BOOK_DIR)
+	$(BIN)/python -m tools.book prepare-cache $(BOOK_DIR)
 	cd $(BOOK_DIR) && $(BIN)/jupyter-book build --all --warningiserror --keep-going --builder html .
 
 # Every page of the built book in headless Chromium: layout, images, console, search;
 # a screenshot of each page in _build/screenshots/.
 check-book: $(STAMP) | system-browser
-	$(BIN)/python -m pynq_ia.pages $(BOOK_DIR)/_build/html --screenshots $(BOOK_DIR)/_build/screenshots
+	$(BIN)/python -m tools.pages $(BOOK_DIR)/_build/html --screenshots $(BOOK_DIR)/_build/screenshots
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -59,12 +59,13 @@ def main() -> None:
     )
 
     try:
-        from pynq_ia import blockdesign, convert, emulation, models
+        from pynq_ia import blockdesign, convert, designs, emulation_bundles, training
 
-        model = models.trained_model("jet_dnn", "qkeras")
-        project = convert.hls_project("jet_dnn", model)
-        driver = emulation.emulated_driver(
-            blockdesign.describe_model("jet_dnn", model), project.words, buffer_frames=4096
+        name = designs.names()[0]  # the jet tagger: the design table's first
+        model = training.trained_model(name, "qkeras")
+        project = convert.hls_project(name, model)
+        driver = emulation_bundles.emulated_driver(
+            blockdesign.describe(name), project.words, buffer_frames=4096
         )
         frames = x[: min(args.frames, 20_000)]
         _, timing = driver.predict(frames, timing=True)

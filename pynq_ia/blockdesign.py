@@ -26,7 +26,7 @@ from pathlib import Path
 # the DMA's register map (Xilinx PG021) lives with the board-side code that uses it; it is part
 # of this description too
 from pynq_ia.board.dma_registers import DMA_REGISTERS  # noqa: F401
-from pynq_ia.convert import BOARD, HLS_SETTINGS, PART, HLSSettings
+from pynq_ia.designs import BOARD, PART, Design, HLSSettings, design
 
 BOARD_PART = "tul.com.tw:pynq-z2:part0:1.0"
 DMA_BASE_ADDRESS = 0x4040_0000
@@ -143,24 +143,16 @@ class BlockDesign:
         }
 
 
-def describe(name: str, n_in: int, n_out: int, settings: HLSSettings | None = None) -> BlockDesign:
-    """The block design of model ``name`` (``n_in`` input and ``n_out`` output values)."""
-    settings = settings or HLS_SETTINGS[name]
+def describe(entry: Design | str, settings: HLSSettings | None = None) -> BlockDesign:
+    """The block design of a design of the table (``settings``: other HLS settings than its
+    own, e.g. float words)."""
+    entry = design(entry) if isinstance(entry, str) else entry
+    settings = settings or entry.hls
     input_width, output_width = settings.input_format.width, settings.output_format.width
-    ip = NetworkIP(
-        name, n_in, n_out, settings.input_type, settings.output_type, input_width, output_width
-    )
+    ip = NetworkIP(entry.name, entry.n_in, entry.n_out, settings.input_type,
+                   settings.output_type, input_width, output_width)
     dma = AxiDma("axi_dma", mm2s_stream_width=input_width, s2mm_stream_width=output_width)
-    return BlockDesign(name, ip, dma, hls_clock_period_ns=settings.clock_period)
-
-
-def describe_model(name: str, model, settings: HLSSettings | None = None) -> BlockDesign:
-    """:func:`describe` with the input and output sizes read from a Keras model."""
-    import numpy as np
-
-    n_in = int(np.prod(model.input_shape[1:]))
-    n_out = int(np.prod(model.output_shape[1:]))
-    return describe(name, n_in, n_out, settings)
+    return BlockDesign(entry.name, ip, dma, hls_clock_period_ns=settings.clock_period)
 
 
 def _config_list(values: dict[str, str]) -> str:

@@ -9,9 +9,9 @@
   else simulates. ``$PYNQ_IA_JETS`` sets the default. The choice is printed and recorded.
 
 Local copies are only read; everything written (downloads, simulations) goes to the dataset
-cache, ``<artifacts root>/datasets``. Every cached file has a ``.sha256`` companion written with
-it; a file that does not match it (truncated, corrupted) is never used: it is rebuilt when it can
-be, reported when it cannot.
+cache, ``<artifacts root>/datasets``, one entry per dataset (:func:`pynq_ia.artifacts.cached`):
+a file that does not match its recorded sha256 (truncated, corrupted) is never used: it is
+rebuilt when it can be, reported when it cannot.
 """
 
 from __future__ import annotations
@@ -108,11 +108,16 @@ def sha256_array(array: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
 
 
-def _load_cached(path: Path, rebuild: Callable[[Path], None]) -> tuple[Path, str]:
-    """A verified cached dataset and its sha256; a missing or damaged one is rebuilt with
-    ``rebuild(tmp)`` (see :func:`pynq_ia.artifacts.build_once`)."""
-    artifacts.build_once(path, rebuild)
-    return path, artifacts.verify_checked(path)
+def cached_dataset(
+    name: str, inputs: Any, write: Callable[[Path], None], *, rebuild: bool = False
+) -> tuple[Path, str]:
+    """A dataset file of the cache and its sha256: the entry ``datasets/<name>`` holding
+    ``<name>.npz``, written by ``write(path)`` when it is missing, damaged or was made from other
+    ``inputs`` (see :func:`pynq_ia.artifacts.cached`)."""
+    file_name = f"{name}.npz"
+    entry = artifacts.cached(cache_dir(), name, inputs, lambda folder: write(folder / file_name),
+                             rebuild=rebuild)
+    return entry / file_name, artifacts.read_json(entry / artifacts.RECORD)["sha256"][file_name]
 
 
 def _subsample(n: int, limit: int | None, seed: int) -> np.ndarray:
@@ -203,7 +208,7 @@ def mnist_file() -> tuple[Path, str]:
         for candidate in (local / "mnist" / "mnist.npz", local / "mnist.npz"):
             if candidate.is_file():
                 return candidate, "local copy"
-    path, _ = _load_cached(cache_dir() / "mnist.npz", _download_mnist)
+    path, _ = cached_dataset("mnist", {"url": MNIST_URL, "arrays": MNIST_SHA256}, _download_mnist)
     return path, "download"
 
 
@@ -241,9 +246,13 @@ def load_mnist(profile: Profile | None = None) -> Dataset:
 # ---------------------------------------------------------------------------------------- jets
 
 
-def real_jets_file() -> Path:
-    """The compact cache of the OpenML jets (features float32, labels uint8)."""
-    return cache_dir() / f"{OPENML_JETS}.npz"
+#: what the compact cache of the OpenML jets is made from (features float32, labels uint8)
+REAL_JETS_INPUTS = {"openml": OPENML_JETS, "version": 1, "features": list(FEATURE_NAMES)}
+
+
+def real_jets_entry() -> Path:
+    """The dataset cache's entry of the real jets (it exists once they were fetched)."""
+    return cache_dir() / OPENML_JETS
 
 
 def _write_jets_npz(tmp: Path, x: np.ndarray, y: np.ndarray) -> None:
@@ -288,8 +297,9 @@ def import_jets_arff(arff_path: Path) -> Path:
         raise ValueError(f"{arff_path} has no 'class' column: not the hls4ml jet dataset")
     labels = frame.pop("class").map(lambda v: v.decode() if isinstance(v, bytes) else v)
     x, y = _frame_to_arrays(frame, labels)
-    artifacts.write_checked(real_jets_file(), lambda tmp: _write_jets_npz(tmp, x, y))
-    return real_jets_file()
+    path, _ = cached_dataset(OPENML_JETS, REAL_JETS_INPUTS, lambda tmp: _write_jets_npz(tmp, x, y),
+                             rebuild=True)
+    return path
 
 
 def _fetch_openml_jets(tmp: Path) -> None:
@@ -320,13 +330,14 @@ def _fetch_openml_jets(tmp: Path) -> None:
 
 def real_jets_arrays() -> tuple[np.ndarray, np.ndarray, str]:
     """All real jets (x, y) and the sha256 of their cache file (downloading if needed)."""
-    path, digest = _load_cached(real_jets_file(), _fetch_openml_jets)
+    path, digest = cached_dataset(OPENML_JETS, REAL_JETS_INPUTS, _fetch_openml_jets)
     with np.load(path) as data:
         return data["x"], data["y"].astype(np.int64), digest
 
 
-def simulated_jets_file(jets_per_class: int, seed: int) -> Path:
-    return cache_dir() / f"simulated_jets_v{RECIPE_VERSION}_seed{seed}_n{jets_per_class}.npz"
+def simulated_jets_name(jets_per_class: int, seed: int) -> str:
+    """The dataset cache's entry name of a simulation."""
+    return f"simulated_jets_v{RECIPE_VERSION}_seed{seed}_n{jets_per_class}"
 
 
 def simulated_jets_arrays(
@@ -338,7 +349,8 @@ def simulated_jets_arrays(
         jets = simulate_jets(jets_per_class, seed=seed, progress=progress)
         _write_jets_npz(tmp, jets.x, jets.y)
 
-    path, digest = _load_cached(simulated_jets_file(jets_per_class, seed), simulate)
+    inputs = {"recipe": RECIPE_VERSION, "seed": seed, "jets_per_class": jets_per_class}
+    path, digest = cached_dataset(simulated_jets_name(jets_per_class, seed), inputs, simulate)
     with np.load(path) as data:
         return data["x"], data["y"].astype(np.int64), digest
 
@@ -431,6 +443,15 @@ def load_jets(
         },
         scaling={"mean": mean, "std": std},
     )
+
+
+def load_dataset(task: str, profile: Profile | None = None) -> Dataset:
+    """The dataset of a design's task (``"jets"`` or ``"mnist"``)."""
+    if task == "jets":
+        return load_jets(profile=profile)
+    if task == "mnist":
+        return load_mnist(profile)
+    raise ValueError(f"unknown task {task!r}; the tasks are 'jets' and 'mnist'")
 
 
 def raw_jet_features(dataset: Dataset) -> tuple[np.ndarray, np.ndarray]:

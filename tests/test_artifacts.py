@@ -1,4 +1,8 @@
+"""The artifact cache: one helper, ``artifacts.cached``, for every stage."""
+
 import json
+import os
+import threading
 
 import numpy as np
 import pytest
@@ -29,51 +33,118 @@ def test_stage_names_are_validated(isolated_artifacts, bad):
         artifacts.stage_dir(bad)
 
 
-def test_json_roundtrip_with_numpy(isolated_artifacts):
-    path = artifacts.stage_dir("metrics") / "x.json"
-    artifacts.write_json(path, {"acc": np.float32(0.5), "counts": np.arange(3)})
+@pytest.mark.parametrize("bad", ["", ".builds", ".x", "a/b"])
+def test_entry_names_are_validated(isolated_artifacts, bad):
+    with pytest.raises(ValueError):
+        artifacts.cached(artifacts.stage_dir("models"), bad, {}, lambda folder: None)
+
+
+def test_json_with_numpy_values(isolated_artifacts, tmp_path):
+    path = artifacts.write_json(tmp_path / "x.json", {"acc": np.float32(0.5),
+                                                      "counts": np.arange(3)})
     assert artifacts.read_json(path) == {"acc": 0.5, "counts": [0, 1, 2]}
-    assert not list(path.parent.glob(".*partial*"))
 
 
-def test_build_once_builds_then_reuses(isolated_artifacts):
-    calls = []
+def _writer(calls: list, text: str = "w"):
+    def build(folder):
+        calls.append(folder)
+        (folder / "weights.h5").write_text(text)
+        (folder / "sub").mkdir()
+        (folder / "sub" / "more.txt").write_text(text * 2)
 
-    def build(tmp):
-        calls.append(tmp)
-        tmp.mkdir(exist_ok=True)
-        (tmp / "weights.h5").write_text("w")
+    return build
 
-    target = artifacts.stage_dir("models") / "jet_dnn"
-    assert artifacts.build_once(target, build) == target
-    assert artifacts.build_once(target, build) == target
-    assert len(calls) == 1 and (target / "weights.h5").read_text() == "w"
-    artifacts.build_once(target, build, rebuild=True)
+
+def test_an_entry_is_built_once_per_key_then_reused(isolated_artifacts):
+    stage, calls = artifacts.stage_dir("models"), []
+    entry = artifacts.cached(stage, "net", {"epochs": 3}, _writer(calls))
+    assert artifacts.cached(stage, "net", {"epochs": 3}, _writer(calls)) == entry
+    assert len(calls) == 1 and (entry / "weights.h5").read_text() == "w"
+    record = artifacts.verify_entry(entry)
+    assert set(record["sha256"]) == {"weights.h5", "sub/more.txt"}
+    assert record["key"] == artifacts.fingerprint({"epochs": 3})
+    artifacts.cached(stage, "net", {"epochs": 3}, _writer(calls), rebuild=True)
     assert len(calls) == 2
 
 
-def test_build_once_leaves_nothing_when_build_fails(isolated_artifacts):
-    def build(tmp):
-        (tmp / "half-written").write_text("x")
+def test_other_inputs_build_the_entry_again_and_drop_the_old_build(isolated_artifacts, capsys):
+    stage, calls = artifacts.stage_dir("models"), []
+    entry = artifacts.cached(stage, "net", {"epochs": 3}, _writer(calls, "a"))
+    first_build = entry.resolve()
+    artifacts.cached(stage, "net", {"epochs": 4}, _writer(calls, "b"))
+    assert len(calls) == 2 and (entry / "weights.h5").read_text() == "b"
+    assert "built from other inputs" in capsys.readouterr().out
+    assert not first_build.exists()  # superseded builds are removed
+    assert [p.name for p in (stage / artifacts.BUILDS).iterdir() if p.is_dir()] == [
+        entry.resolve().name]
+
+
+def test_an_entry_is_a_link_to_a_build_named_by_its_key(isolated_artifacts):
+    stage = artifacts.stage_dir("models")
+    entry = artifacts.cached(stage, "net", {"x": 1}, _writer([]))
+    assert entry.is_symlink() and not os.path.isabs(os.readlink(entry))  # the cache can move
+    assert entry.resolve().parent == (stage / artifacts.BUILDS).resolve()
+    assert entry.resolve().name.startswith(f"net-{artifacts.fingerprint({'x': 1})[:12]}-")
+    shown = "$PYNQ_IA_ARTIFACTS/ci/models/net/weights.h5"
+    assert artifacts.display_path(entry / "weights.h5") == shown
+
+
+def test_a_failed_build_leaves_nothing(isolated_artifacts):
+    def build(folder):
+        (folder / "half-written").write_text("x")
         raise RuntimeError("interrupted")
 
-    target = artifacts.stage_dir("models") / "broken"
+    stage = artifacts.stage_dir("models")
     with pytest.raises(RuntimeError, match="interrupted"):
-        artifacts.build_once(target, build)
-    assert not target.exists()
-    assert list(target.parent.iterdir()) == []
+        artifacts.cached(stage, "broken", {}, build)
+    assert not (stage / "broken").exists()
+    assert not [p for p in (stage / artifacts.BUILDS).iterdir() if p.is_dir()]
 
 
-def test_build_once_file_target(isolated_artifacts):
-    target = artifacts.stage_dir("metrics") / "m.json"
-    artifacts.build_once(target, lambda tmp: tmp.write_text("{}"))
-    assert json.loads(target.read_text()) == {}
-
-
-def test_build_once_rejects_a_build_that_writes_nothing(isolated_artifacts):
-    target = artifacts.stage_dir("metrics") / "nothing.json"
+def test_a_build_that_writes_nothing_is_refused(isolated_artifacts):
     with pytest.raises(RuntimeError, match="nothing was written"):
-        artifacts.build_once(target, lambda tmp: None)
+        artifacts.cached(artifacts.stage_dir("metrics"), "nothing", {}, lambda folder: None)
+
+
+def test_an_entry_that_cannot_be_built_is_reported(isolated_artifacts):
+    with pytest.raises(artifacts.ArtifactDamaged, match="cannot be built here"):
+        artifacts.cached(artifacts.stage_dir("models"), "absent", {}, None)
+
+
+def test_builds_of_one_entry_take_turns(isolated_artifacts):
+    """Two threads asking for the same entry at once: one builds, the other waits and reuses."""
+    stage, calls, entries = artifacts.stage_dir("models"), [], []
+    started = threading.Event()
+
+    def slow(folder):
+        started.set()
+        calls.append(folder)
+        threading.Event().wait(0.3)
+        (folder / "m.txt").write_text("m")
+
+    def ask():
+        entries.append(artifacts.cached(stage, "shared", {"k": 1}, slow))
+
+    first = threading.Thread(target=ask)
+    first.start()
+    started.wait(5)
+    ask()
+    first.join()
+    assert len(calls) == 1 and entries[0] == entries[1]
+
+
+def test_a_cached_json_result(isolated_artifacts):
+    stage, calls = artifacts.stage_dir("sweeps"), []
+
+    def compute():
+        calls.append(1)
+        return {"rows": np.arange(3)}
+
+    assert artifacts.cached_json(stage, "sweep", {"bits": [2, 4]}, compute) == {"rows": [0, 1, 2]}
+    assert artifacts.cached_json(stage, "sweep", {"bits": [2, 4]}, compute) == {"rows": [0, 1, 2]}
+    assert len(calls) == 1
+    record = json.loads((stage / "sweep" / artifacts.RECORD).read_text())
+    assert record["inputs"] == {"bits": [2, 4]}
 
 
 def test_metrics_sections_accumulate(isolated_artifacts):
@@ -87,8 +158,7 @@ def test_metrics_sections_accumulate(isolated_artifacts):
     assert artifacts.load_metrics("never_trained") == {}
 
 
-def test_atomic_write_keeps_the_suffix_for_format_sniffing_writers(isolated_artifacts):
-    seen = []
-    target = artifacts.stage_dir("models") / "model.h5"
-    artifacts.atomic_write(target, lambda tmp: (seen.append(tmp.suffix), tmp.write_text("x")))
-    assert seen == [".h5"] and target.read_text() == "x"
+def test_metrics_follow_the_profile_given(isolated_artifacts):
+    artifacts.update_metrics("jet_dnn", "float", {"accuracy": 0.7}, profile="full")
+    assert artifacts.load_metrics("jet_dnn") == {}
+    assert artifacts.load_metrics("jet_dnn", profile="full") == {"float": {"accuracy": 0.7}}

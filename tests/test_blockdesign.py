@@ -4,21 +4,21 @@ from dataclasses import replace
 
 import pytest
 
-from pynq_ia import blockdesign, convert, hwbuild
+from pynq_ia import blockdesign, board_package, designs, hwbuild
 from pynq_ia.board.overlays import OverlayError
 
 REPO_ROOT = hwbuild.artifacts.REPO_ROOT
 REAL_OVERLAYS = REPO_ROOT.parent / "shared" / "hwh"
 
 
-@pytest.mark.parametrize("design", hwbuild.DESIGNS)
+@pytest.mark.parametrize("design", designs.names())
 def test_tracked_tcl_is_written_from_the_description(design):
     assert hwbuild.tcl_path(design).read_text() == blockdesign.write_tcl(
         hwbuild.block_design(design)
     ), "run `make -C hw_builds tcl`"
 
 
-@pytest.mark.parametrize("design", hwbuild.DESIGNS)
+@pytest.mark.parametrize("design", designs.names())
 def test_essentials(design):
     d = hwbuild.block_design(design)
     tcl = blockdesign.write_tcl(d)
@@ -111,9 +111,9 @@ def test_a_missing_overlay_says_how_to_build_it(tmp_path):
     ("design", "settings", "bad"),
     [
         # the original project's overlays: float words on 32-bit streams, as described
-        ("mnist_dnn", replace(convert.HLS_SETTINGS["mnist_dnn"], float_io=True), set()),
+        ("mnist_dnn", replace(designs.design("mnist_dnn").hls, float_io=True), set()),
         # the course's 16-bit words are not what these overlays have
-        ("mnist_dnn", convert.HLS_SETTINGS["mnist_dnn"],
+        ("mnist_dnn", designs.design("mnist_dnn").hls,
          {"DMA c_m_axis_mm2s_tdata_width", "DMA c_s_axis_s2mm_tdata_width"}),
     ],
 )
@@ -122,7 +122,7 @@ def test_hwh_is_compared_with_the_description(overlay, design, settings, bad):
     hwh = REAL_OVERLAYS / f"{overlay}.hwh"
     if not hwh.is_file():
         pytest.skip(f"the real overlays are not here ({REAL_OVERLAYS}: see its README)")
-    checks = hwbuild.compare_hwh(hwh, blockdesign.describe(design, 784, 10, settings))
+    checks = hwbuild.compare_hwh(hwh, blockdesign.describe(design, settings))
     assert {c.what for c in checks if not c.ok} == bad
     assert len(checks) > 15  # every parameter of hwh_parameters() was compared
 
@@ -170,7 +170,7 @@ def test_no_overlays_are_tracked(repo_root):
 
 def test_a_board_package_without_overlays_is_refused(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(hwbuild, "HW_BUILDS", tmp_path)  # no design has an overlay here
-    assert hwbuild.main(["package", "--out", str(tmp_path / "dist")]) == 2
+    assert board_package.main(["--out", str(tmp_path / "dist")]) == 2
     error = capsys.readouterr().err
     assert "no design has a verified overlay" in error and "EMULATION=1" in error
     assert not list((tmp_path / "dist").glob("*.whl"))
@@ -181,7 +181,7 @@ def test_a_board_package_without_overlays_is_refused(tmp_path, monkeypatch, caps
 def test_emulation_package(tmp_path):
     import zipfile
 
-    wheel = hwbuild.package(emulation=True, out_dir=tmp_path)
+    wheel = board_package.package(emulation=True, out_dir=tmp_path)
     assert wheel.name.startswith("pynq_ia_board_emulation-")  # never mistaken for the board's
     names = zipfile.ZipFile(wheel).namelist()
     python = {n for n in names if n.endswith(".py")}
@@ -189,7 +189,7 @@ def test_emulation_package(tmp_path):
     assert python == {"pynq_ia/__init__.py", "pynq_ia/board/notebooks/__init__.py"} | {
         f"pynq_ia/board/{p.name}" for p in (REPO_ROOT / "pynq_ia" / "board").glob("*.py")
     }
-    for design in hwbuild.DESIGNS:
+    for design in designs.names():
         for file in ("manifest.json", "test_data.npz", f"{design}_csim.so"):
             assert f"pynq_ia/board/designs/{design}/{file}" in names, (design, file)
     assert "pynq_ia/board/notebooks/08_pynq_dma_inference.ipynb" in names

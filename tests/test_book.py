@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from pynq_ia.book import chapter_notebooks, front_matter, is_notebook, toc_files
+from tools.book import chapter_notebooks, front_matter, is_notebook, toc_files
 
 
 def test_toc_lists_existing_documents_in_order(repo_root):
@@ -46,7 +46,7 @@ def test_each_page_script_is_kept_once():
     "": twice is a JavaScript error on every page (the browser check saw it)."""
     from sphinx.builders.html._assets import _JavaScript
 
-    from pynq_ia.book import _unique_scripts
+    from tools.book import _unique_scripts
 
     thebe = 'const THEBE_JS_URL = "x"'
     context = {"script_files": [

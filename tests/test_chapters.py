@@ -12,22 +12,22 @@ from pathlib import Path
 import jupytext
 import pytest
 
-from pynq_ia.book import chapter_notebooks
+from tools.book import chapter_notebooks
 
 #: per chapter: the calls that must stand in its code cells, and the package functions it shows
 TAUGHT = {
     "02_training": {
-        "code": ["models.jet_dnn_float()", ".compile(", "keras.optimizers.Adam(", ".fit(",
+        "code": ["designs.jet_dnn_float()", ".compile(", "keras.optimizers.Adam(", ".fit(",
                  "keras.callbacks.EarlyStopping(", "keras.callbacks.ReduceLROnPlateau("],
-        "shown": ["models.py:jet_dnn_float", "models.py:fit"],
+        "shown": ["designs.py:jet_dnn_float", "training.py:fit"],
     },
     "03_quantization_pruning": {
         "code": [
-            "quantized_bits(", "quantized_relu(", "models.jet_dnn_qkeras(",
+            "quantized_bits(", "quantized_relu(", "designs.jet_dnn_qkeras(",
             "tfmot.sparsity.keras.PolynomialDecay(", "tfmot.sparsity.keras.prune_low_magnitude(",
             "tfmot.sparsity.keras.UpdatePruningStep()", "tfmot.sparsity.keras.strip_pruning(",
         ],
-        "shown": ["models.py:jet_dnn_qkeras", "compress.py:prune"],
+        "shown": ["designs.py:jet_dnn_qkeras", "compress.py:prune"],
     },
     "04_hls4ml_conversion": {
         "code": ["hls4ml.utils.config_from_keras_model(", 'granularity="name"',

@@ -1,35 +1,28 @@
-"""hls4ml conversion settings, the AXI typedef fix, the word runner, agreement metrics."""
+"""hls4ml conversion: the configuration, the compiled project, the word runner, agreement."""
 
 import numpy as np
 import pytest
 
-from pynq_ia import convert, models
+from pynq_ia import convert, designs, training, word_runner
 from pynq_ia.board.csim import WordRunner
 from pynq_ia.compress import Quantization
 
 
 def test_explicit_precisions_in_the_config():
-    model = models.jet_dnn(Quantization(bits=6))
-    config = convert.hls_config(model, convert.HLS_SETTINGS["jet_dnn"])
+    model = designs.jet_dnn(Quantization(bits=6))
+    settings = designs.design("jet_dnn").hls
+    config = convert.hls_config(model, settings)
     layers = config["LayerName"]
-    assert layers["inputs"]["Precision"]["result"] == convert.INPUT_PRECISION
-    expected = convert.HLS_SETTINGS["jet_dnn"].softmax_input_precision
+    assert layers["inputs"]["Precision"]["result"] == settings.input_precision
+    expected = settings.softmax_input_precision
     assert layers["output"]["Precision"]["result"] == expected == "ap_fixed<16,4>"
     # the trap: hls4ml inserts a linear layer after the QKeras output whose type is 'auto'
     assert layers["output_linear"]["Precision"]["result"] == expected
     softmax = layers["softmax"]
-    assert softmax["Precision"]["result"] == convert.OUTPUT_PRECISION
-    assert softmax["Precision"]["exp_table"] == convert.SOFTMAX_TABLE_PRECISION
-    assert softmax["TableSize"] == convert.SOFTMAX_TABLE_SIZE
+    assert softmax["Precision"]["result"] == settings.output_precision
+    assert softmax["Precision"]["exp_table"] == settings.softmax_table_precision
+    assert softmax["TableSize"] == settings.softmax_table_size == 4096
     assert "auto" not in str(softmax["Precision"])
-
-
-def test_settings_match_the_block_design():
-    for name, settings in convert.HLS_SETTINGS.items():
-        assert settings.clock_period == 10.0, name  # FCLK0 = 100 MHz
-        assert settings.input_format.width == 16 and settings.output_format.width == 16
-    assert convert.HLS_SETTINGS["mnist_cnn"].io_type == "io_stream"
-    assert convert.HLS_SETTINGS["jet_dnn"].io_type == "io_parallel"
 
 
 @pytest.mark.slow
@@ -93,7 +86,7 @@ def test_the_ip_raises_tlast_at_the_end_of_frames_that_carried_it(compiled_jet_d
 def test_c_simulation_follows_qkeras(compiled_jet_dnn):
     project, model = compiled_jet_dnn
     x = np.random.default_rng(1).normal(0, 1, size=(500, 16)).astype(np.float32)
-    result = convert.compare(models.predict(model, x), project.predict(x))
+    result = convert.compare(training.predict(model, x), project.predict(x))
     # an untrained network has many near-equal scores, where the table softmax may flip the
     # top class; trained models must reach 99 % (checked in chapter 4)
     assert result["argmax_agreement"] >= 0.9
@@ -120,7 +113,7 @@ def test_rebuilding_in_the_same_folder_loads_the_new_library(tmp_path):
     outputs = []
     for seed in (1, 2):
         keras.utils.set_random_seed(seed)
-        model = models.jet_dnn(Quantization(bits=6))
+        model = designs.jet_dnn(Quantization(bits=6))
         project = convert.hls_project("jet_dnn", model, directory=tmp_path / "same")
         outputs.append(project.predict(x))
         np.testing.assert_array_equal(outputs[-1], project.hls4ml_predict(x))
@@ -135,36 +128,6 @@ def _zero_most_weights(model, fraction: float, seed: int) -> None:
         if weights and weights[0].ndim >= 2:
             weights[0] = np.where(rng.random(weights[0].shape) < fraction, 0.0, weights[0])
             layer.set_weights(weights)
-
-
-def test_dense_csim_kernel_is_compiled_out_for_synthesis(tmp_path):
-    """The zero-skipping kernel exists in C simulation only: with __SYNTHESIS__ it is gone."""
-    import subprocess
-
-    def preprocessed(*defines: str) -> str:
-        command = ["g++", "-E", "-x", "c++", *defines, str(convert.DENSE_CSIM_HEADER)]
-        return subprocess.run(command, capture_output=True, text=True, check=True).stdout
-
-    assert "dense_nonzero_weights" in preprocessed()
-    assert "dense_nonzero_weights" not in preprocessed("-D__SYNTHESIS__")
-    assert "dense_nonzero_weights" not in preprocessed("-DPYNQ_IA_DENSE_ALL_PRODUCTS")
-
-
-def test_dense_csim_hook_refuses_an_unknown_dense_latency(tmp_path):
-    (tmp_path / "nnet_dense_latency.h").write_text("// not hls4ml's file\n")
-    with pytest.raises(RuntimeError, match="knows how to hook"):
-        convert.add_dense_csim_shortcut(tmp_path)
-
-
-@pytest.mark.slow
-def test_dense_csim_hook_is_in_every_written_project(compiled_jet_dnn):
-    project, _ = compiled_jet_dnn
-    nnet_utils = project.directory / "firmware" / "nnet_utils"
-    text = (nnet_utils / "nnet_dense_latency.h").read_text()
-    assert text.count("pynq_ia::dense_nonzero_weights") == 1
-    assert (nnet_utils / convert.DENSE_CSIM_HEADER.name).exists()
-    convert.add_dense_csim_shortcut(nnet_utils)  # idempotent
-    assert (nnet_utils / "nnet_dense_latency.h").read_text() == text
 
 
 @pytest.mark.slow
@@ -206,11 +169,13 @@ def test_skipping_zero_weights_gives_the_same_bits(tmp_path, quantizer):
     )
     _zero_most_weights(model, 0.7, seed=5)
     project = convert.hls_project(
-        "jet_dnn", model, settings=convert.HLS_SETTINGS["jet_dnn"], directory=tmp_path / "p"
+        "jet_dnn", model, settings=designs.design("jet_dnn").hls, directory=tmp_path / "p"
     )
     words, _ = project.settings.input_format.encode(_random_inputs((400, 16), seed=6))
-    as_written = convert.build_word_runner(
-        project.directory, "jet_dnn", project.settings, workers=1, skip_zero_weights=False
+    (tmp_path / "as_written").mkdir()
+    as_written = word_runner.build_word_runner(
+        project.directory, "jet_dnn", project.settings, workers=1, skip_zero_weights=False,
+        out_dir=tmp_path / "as_written",
     )
     expected = as_written.run(words)
     np.testing.assert_array_equal(project.words.run(words), expected)
@@ -223,15 +188,19 @@ def test_cnn_on_several_workers_matches_one_call(tmp_path):
     from tensorflow import keras
 
     keras.utils.set_random_seed(7)
-    model = models.mnist_cnn(Quantization(bits=8))
+    model = designs.mnist_cnn(Quantization(bits=8))
     _zero_most_weights(model, 0.5, seed=8)
     project = convert.hls_project("mnist_cnn", model, directory=tmp_path / "cnn")
     x = _random_inputs((3 * WordRunner.MIN_FRAMES_PER_WORKER + 5, 28, 28, 1), seed=9)
     words, _ = project.settings.input_format.encode(x.reshape(len(x), -1))
-    as_written = convert.build_word_runner(
-        project.directory, "mnist_cnn", project.settings, workers=1, skip_zero_weights=False
+    for folder in ("as_written", "three"):
+        (tmp_path / folder).mkdir()
+    as_written = word_runner.build_word_runner(
+        project.directory, "mnist_cnn", project.settings, workers=1, skip_zero_weights=False,
+        out_dir=tmp_path / "as_written",
     )
-    three = convert.build_word_runner(project.directory, "mnist_cnn", project.settings, workers=3)
+    three = word_runner.build_word_runner(project.directory, "mnist_cnn", project.settings,
+                                          workers=3, out_dir=tmp_path / "three")
     expected = as_written.run(words)
     np.testing.assert_array_equal(three.run(words), expected)
     np.testing.assert_array_equal(three.run(words[:1]), expected[:1])  # below the split size
@@ -247,7 +216,7 @@ def test_a_compiled_project_is_reused_without_compiling(tmp_path, monkeypatch):
     from tensorflow import keras
 
     keras.utils.set_random_seed(11)
-    model = models.jet_dnn(Quantization(bits=6))
+    model = designs.jet_dnn(Quantization(bits=6))
     first = convert.hls_project("jet_dnn", model, directory=tmp_path / "project")
     assert not first.from_cache
     fake = tmp_path / "bin"  # a g++ that fails: any compile from here on breaks the call
@@ -278,9 +247,9 @@ def test_a_damaged_project_library_is_compiled_again(tmp_path):
     # the first compile in another process: this one must not have the library mapped when the
     # test damages it
     build = (
-        "from tensorflow import keras; from pynq_ia import convert, models; "
+        "from tensorflow import keras; from pynq_ia import convert, designs; "
         "from pynq_ia.compress import Quantization; keras.utils.set_random_seed(13); "
-        f"convert.hls_project('jet_dnn', models.jet_dnn(Quantization(bits=6)), "
+        f"convert.hls_project('jet_dnn', designs.jet_dnn(Quantization(bits=6)), "
         f"directory=r'{tmp_path / 'project'}')"
     )
     subprocess.run([sys.executable, "-c", build], check=True, capture_output=True)
@@ -288,7 +257,7 @@ def test_a_damaged_project_library_is_compiled_again(tmp_path):
     library = tmp_path / "project" / stamp["word_runner"]
     library.write_bytes(library.read_bytes()[:1000])  # a full disk, a killed process
     keras.utils.set_random_seed(13)
-    model = models.jet_dnn(Quantization(bits=6))
+    model = designs.jet_dnn(Quantization(bits=6))
     again = convert.hls_project("jet_dnn", model, directory=tmp_path / "project")
     assert not again.from_cache
     x = _random_inputs((50, 16), seed=14)

@@ -45,7 +45,7 @@ def _fake_mnist(path):
 
 def test_real_jets_from_an_arff_file(tmp_path, isolated_artifacts, offline):
     cached = data.import_jets_arff(_write_arff(tmp_path / "jets.arff"))
-    assert cached == data.real_jets_file() and artifacts.verify_checked(cached)
+    assert cached.parent == data.real_jets_entry() and artifacts.verify_entry(cached.parent)
     jets = data.load_jets("real", PROFILES["ci"])
     assert jets.provenance["source"] == "real"
     assert jets.provenance["label"] == "real jets"
@@ -78,22 +78,24 @@ def test_corrupt_real_cache_is_detected_not_used(tmp_path, isolated_artifacts, o
     blob[len(blob) // 2] ^= 0xFF
     cached.write_bytes(bytes(blob))
     with pytest.raises(artifacts.ArtifactDamaged, match="is damaged"):
-        artifacts.verify_checked(cached)
-    # it cannot be rebuilt offline: the loader reports it instead of using it
+        artifacts.verify_entry(cached.parent)
+    # it cannot be rebuilt offline: the loader reports it instead of using it, and the damaged
+    # file goes with its record (nothing is left that could be taken for the dataset)
     with pytest.raises(data.DatasetUnavailable):
         data.load_jets("real", PROFILES["ci"])
+    assert not data.real_jets_entry().exists()
+    assert not [p for p in (data.cache_dir() / artifacts.BUILDS).glob(f"{data.OPENML_JETS}-*")]
 
 
 def test_failed_build_leaves_no_file(isolated_artifacts):
-    target = data.cache_dir() / "never.npz"
-
-    def build(tmp):
-        tmp.write_bytes(b"partial")
+    def build(path):
+        path.write_bytes(b"partial")
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        artifacts.write_checked(target, build)
-    assert not target.exists() and list(target.parent.iterdir()) == []
+        data.cached_dataset("never", {}, build)
+    assert not (data.cache_dir() / "never").exists()
+    assert not [p for p in (data.cache_dir() / artifacts.BUILDS).iterdir() if p.is_dir()]
 
 
 def test_jet_source_choice(monkeypatch):

@@ -9,7 +9,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from pynq_ia import convert, estimate, models
+from pynq_ia import convert, designs, estimate
 from pynq_ia.compress import Quantization
 
 CSYNTH_XML = """<?xml version="1.0" encoding="UTF-8"?>
@@ -111,14 +111,14 @@ def test_synthesis_path_with_a_fake_vivado_hls(tmp_path, monkeypatch, compiled_j
 
 
 def test_weight_precision_follows_the_quantizers():
-    assert estimate.weight_precision(models.jet_dnn(Quantization(bits=6))) == "ap_fixed<6,1>"
-    assert estimate.weight_precision(models.jet_dnn()) == "ap_fixed<16,6>"
+    assert estimate.weight_precision(designs.jet_dnn(Quantization(bits=6))) == "ap_fixed<6,1>"
+    assert estimate.weight_precision(designs.jet_dnn()) == "ap_fixed<16,6>"
 
 
 @pytest.mark.slow
 def test_rule4ml_estimates_are_labelled_and_plausible():
     reports = estimate.estimate(
-        models.jet_dnn(),
+        designs.jet_dnn(),
         "jet_dnn",
         strategy="Latency",
         reuse_factors=(1, 16),
@@ -131,7 +131,7 @@ def test_rule4ml_estimates_are_labelled_and_plausible():
     assert reports[1].latency_cycles > reports[0].latency_cycles
     # one query per configuration: the same answer alone or in a sweep
     (alone,) = estimate.estimate(
-        models.jet_dnn(),
+        designs.jet_dnn(),
         "jet_dnn",
         strategy="Latency",
         reuse_factors=(16,),
@@ -141,6 +141,6 @@ def test_rule4ml_estimates_are_labelled_and_plausible():
 
 
 def test_reference_figures_are_the_original_projects():
-    reference = estimate.ORIGINAL_PROJECT["jet_dnn"]["FPGA implementation"]
+    reference = designs.design("jet_dnn").references["FPGA implementation"]
     assert reference == {"BRAM_18K": 3, "DSP": 87, "FF": 17, "LUT": 34}
     assert estimate.ORIGINAL_LATENCY_US_PER_FRAME == 59.0

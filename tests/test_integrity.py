@@ -3,13 +3,14 @@ library error. Each test damages a file the way a full disk or a killed process 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 
 import numpy as np
 import pytest
 
-from pynq_ia import artifacts, data, models
+from pynq_ia import artifacts, data, training
 from pynq_ia.profile import PROFILES
 
 DAMAGES = {
@@ -62,93 +63,72 @@ def test_a_damaged_arff_file_is_one_clear_message(tmp_path, isolated_artifacts):
         data.import_jets_arff(arff)
 
 
-@pytest.mark.parametrize("companion", ["intact", "missing", "empty", "foreign"])
+@pytest.mark.parametrize("record", ["intact", "missing", "empty", "foreign"])
 @pytest.mark.parametrize("how", [None, "truncated"])
-def test_a_cached_dataset_with_a_bad_companion_or_body_is_rebuilt(isolated_artifacts, capsys,
-                                                                 companion, how):
-    """Only an intact dataset with its intact checksum is reused; anything else is rebuilt."""
-    target = data.cache_dir() / "thing.npz"
+def test_a_cached_dataset_with_a_bad_record_or_body_is_rebuilt(isolated_artifacts, capsys,
+                                                               record, how):
+    """Only an intact dataset with its intact record is reused; anything else is rebuilt."""
     builds = []
 
-    def build(tmp):
-        builds.append(tmp)
-        np.savez(tmp, a=np.arange(5))
+    def build(path):
+        builds.append(path)
+        np.savez(path, a=np.arange(5))
 
-    data._load_cached(target, build)
-    checksum = artifacts.checksum_path(target)
-    if companion == "missing":
-        checksum.unlink()
-    elif companion == "empty":
-        checksum.write_text("")  # what a run killed while writing it used to leave
-    elif companion == "foreign":
-        checksum.write_text("0" * 64 + "  other.npz\n")
+    target, _ = data.cached_dataset("thing", {"n": 5}, build)
+    companion = target.parent / artifacts.RECORD
+    if record == "missing":
+        companion.unlink()
+    elif record == "empty":
+        companion.write_text("")  # what a run killed while writing it used to leave
+    elif record == "foreign":
+        companion.write_text(json.dumps({"key": "0" * 64, "sha256": {"other.npz": "0" * 64}}))
     if how:
         _damage(target, how)
     capsys.readouterr()
-    path, digest = data._load_cached(target, build)
-    reused = companion == "intact" and how is None
-    assert len(builds) == (1 if reused else 2) and artifacts.verify_checked(path) == digest
+    path, digest = data.cached_dataset("thing", {"n": 5}, build)
+    reused = record == "intact" and how is None
+    assert len(builds) == (1 if reused else 2)
+    assert artifacts.verify_entry(path.parent)["sha256"][path.name] == digest
     with np.load(path) as reloaded:
         assert reloaded["a"].tolist() == [0, 1, 2, 3, 4]
     if not reused:
-        assert "thing.npz" in capsys.readouterr().out  # the rebuild names the file
+        assert "datasets/thing" in capsys.readouterr().out  # the rebuild names the entry
 
 
 @pytest.mark.parametrize("how", sorted(DAMAGES))
 def test_a_damaged_metrics_file_is_set_aside_with_a_message(isolated_artifacts, capsys, how):
     artifacts.update_metrics("jet_dnn", "float", {"accuracy": 0.7})
-    _damage(artifacts.metrics_path("jet_dnn"), how)
+    _damage(artifacts.stage_dir("metrics") / "jet_dnn" / "metrics.json", how)
     assert artifacts.load_metrics("jet_dnn") == {}
-    assert "metrics/jet_dnn.json" in capsys.readouterr().out
+    assert "metrics/jet_dnn/metrics.json" in capsys.readouterr().out
     artifacts.update_metrics("jet_dnn", "float", {"accuracy": 0.8})  # and the file works again
     assert artifacts.load_metrics("jet_dnn") == {"float": {"accuracy": 0.8}}
 
 
-def test_a_cached_json_that_is_not_json_is_damaged(isolated_artifacts):
-    path = artifacts.stage_dir("sweeps") / "x.json"
-    artifacts.write_checked(path, lambda tmp: tmp.write_text("{not json"))
-    with pytest.raises(artifacts.ArtifactDamaged, match="sweeps/x.json is not JSON"):
-        artifacts.read_checked_json(path)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("how", ["truncated", "garbage"])
-def test_a_damaged_trained_model_is_trained_again(isolated_artifacts, capsys, how):
-    jets_like = _small_dataset()
-    first = models.trained_model("jet_dnn", "float", jets_like, verbose=0)
-    path = models.model_path("jet_dnn", "float")
+def test_a_damaged_trained_model_is_trained_again(isolated_artifacts, capsys, how, small_jets):
+    first = training.trained_model("jet_dnn", "float", small_jets, verbose=0)
+    path = training.model_path("jet_dnn", "float")
     _damage(path, how)
-    again = models.trained_model("jet_dnn", "float", jets_like, verbose=0)
+    again = training.trained_model("jet_dnn", "float", small_jets, verbose=0)
     out = capsys.readouterr().out
-    assert "jet_dnn_float.h5" in out and "training jet_dnn (float) again" in out
-    assert models.architecture(again) == models.architecture(first)
-    artifacts.verify_checked(path)  # the new file has its checksum
-
-
-def _small_dataset():
-    """A jet-shaped dataset small enough to train in seconds (the test is about the cache)."""
-    rng = np.random.default_rng(0)
-    y = rng.integers(0, 5, 500)
-    x = rng.normal(size=(500, 16)).astype(np.float32) + y[:, None] * 0.5
-    return data.Dataset(
-        name="jets", x_train=x[:400], y_train=y[:400], x_test=x[400:], y_test=y[400:],
-        class_names=tuple(data.JET_CLASSES), feature_names=tuple(data.FEATURE_NAMES),
-        provenance={"dataset": "test jets", "source": "test", "sha256": "0" * 64,
-                    "n_train": 400, "n_test": 100, "profile": "ci"},
-    )
+    assert "models/jet_dnn_float/jet_dnn.h5 is damaged" in out and "building it again" in out
+    assert training.architecture(again) == training.architecture(first)
+    artifacts.verify_entry(path.parent)  # the new file matches its record
 
 
 @pytest.mark.slow
 def test_a_damaged_emulation_bundle_is_written_again(cache_after_chapter_9, capsys, local_mnist):
     """The course's jet tagger (ci profile), bundled, damaged, bundled again."""
-    from pynq_ia import emulation
-    from pynq_ia.board.emulation import open_emulated
+    from pynq_ia import emulation_bundles
+    from pynq_ia.board.sessions import open_emulated
 
-    bundle = emulation.emulation_bundle("jet_dnn")
+    bundle = emulation_bundles.emulation_bundle("jet_dnn")
     library = bundle / "jet_dnn_csim.so"
     _damage(library, "truncated")
-    assert emulation.emulation_bundle("jet_dnn") == bundle
-    assert "jet_dnn_csim.so does not match its manifest" in capsys.readouterr().out
+    assert emulation_bundles.emulation_bundle("jet_dnn") == bundle
+    assert "emulation/jet_dnn/jet_dnn_csim.so is damaged" in capsys.readouterr().out
     session = open_emulated(bundle)
     assert np.array_equal(session.driver.predict(session.x[:20]), session.reference_scores[:20])
 
@@ -157,18 +137,16 @@ def test_a_damaged_emulation_bundle_is_written_again(cache_after_chapter_9, caps
 def test_a_chapter_runs_after_its_cache_was_damaged(cache_after_chapter_9, repo_root,
                                                     local_mnist):
     """Chapter 7 after a killed run left its model and its hls4ml project half written."""
-    import json
-
     import jupytext
     from nbclient import NotebookClient
 
     from pynq_ia import convert
 
-    model = models.trained_model("jet_dnn", "qkeras", verbose=0)  # from the cache
+    model = training.trained_model("jet_dnn", "qkeras", verbose=0)  # from the cache
     project = convert.hls_project("jet_dnn", model)
     assert project.from_cache
     stamp = json.loads((project.directory / convert.PROJECT_STAMP).read_text())
-    _damage(models.model_path("jet_dnn", "qkeras"), "truncated")
+    _damage(training.model_path("jet_dnn", "qkeras"), "truncated")
     _damage(project.directory / stamp["word_runner"], "truncated")
     chapter = repo_root / "book" / "chapters" / "07_block_design.md"
     notebook = jupytext.read(chapter)
@@ -176,5 +154,5 @@ def test_a_chapter_runs_after_its_cache_was_damaged(cache_after_chapter_9, repo_
                    resources={"metadata": {"path": str(chapter.parent)}}).execute()
     outputs = "".join(o.get("text", "") for c in notebook.cells for o in c.get("outputs", []))
     assert "block designs OK" in outputs
-    assert "jet_dnn_qkeras.h5 is damaged" in outputs  # said so, then trained it again
-    artifacts.verify_checked(models.model_path("jet_dnn", "qkeras"))
+    assert "models/jet_dnn_qkeras/jet_dnn.h5 is damaged" in outputs  # said so, trained again
+    artifacts.verify_entry(training.model_path("jet_dnn", "qkeras").parent)

@@ -17,7 +17,7 @@ def test_chapters_are_ruff_clean(repo_root):
     (the prose is not code: a long markdown table line is no E501)."""
     import jupytext
 
-    from pynq_ia.book import chapter_notebooks
+    from tools.book import chapter_notebooks
 
     ruff = shutil.which("ruff")
     if ruff is None:

@@ -7,6 +7,7 @@ recipe behind ``make book``).
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -68,6 +69,7 @@ def _make_book(root: Path, repo_root: Path, *, broken: bool, extra: str = "") ->
     favicon = root / "book" / "figures" / "favicon.svg"  # the configuration names it
     favicon.parent.mkdir(parents=True)
     favicon.write_text((repo_root / "book" / "figures" / "favicon.svg").read_text())
+    (root / "tools").symlink_to(repo_root / "tools")  # the book's Sphinx extension
     chapter = CHAPTER_HEADER + (RAISING_CELL if broken else "") + extra
     (root / "chapters" / "01_example.md").write_text(chapter)
     return root
@@ -79,7 +81,7 @@ def _run_nbval(book: Path, *paths: str, processes: int = 0) -> subprocess.Comple
         "-m",
         "pytest",
         "-p",
-        "pynq_ia.nbval_chapters",
+        "tools.nbval_chapters",
         "-p",
         "no:cacheprovider",
         "--rootdir",
@@ -89,7 +91,9 @@ def _run_nbval(book: Path, *paths: str, processes: int = 0) -> subprocess.Comple
         *(["-n", str(processes), "--dist", "loadgroup"] if processes else []),
         *(str(book / path) for path in paths or ["chapters"]),
     ]
-    return subprocess.run(command, cwd=book, capture_output=True, text=True, timeout=600)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}  # tools/
+    return subprocess.run(command, cwd=book, env=env, capture_output=True, text=True,
+                          timeout=600)
 
 
 def _run_book_build(book: Path, repo_root: Path) -> subprocess.CompletedProcess[str]:
@@ -155,7 +159,7 @@ def test_nbval_fails_on_a_chapter_that_prints_a_warning(tmp_path, repo_root):
 
 
 def test_the_output_scan_finds_warnings_tracebacks_and_machine_paths():
-    from pynq_ia.book import forbidden_output
+    from tools.book import forbidden_output
 
     def stream(text):
         return [{"output_type": "stream", "name": "stdout", "text": text}]

@@ -9,7 +9,8 @@ Without a board, the course runs the very same driver (:mod:`pynq_ia.board.drive
 - PYNQ's unmodified ``pynq.lib.dma.DMA`` drives it through ``pynq.MMIO``. The DMA's description
   comes either from a real overlay, ``pynq.Overlay(bitfile, download=False, device=board)``,
   whose ``.hwh`` PYNQ's own parser reads (:meth:`EmulatedBoard.get_bitfile_metadata`), or from an
-  *emulation bundle* (:func:`open_emulated`), a folder with the design's manifest, its IP library
+  *emulation bundle* (:func:`pynq_ia.board.sessions.open_emulated`), a folder with the design's
+  manifest, its IP library
   and test data, written by the course's host side.
 - Behind the DMA sits :class:`EmulatedIP`: the hls4ml C simulation of the network
   (:class:`pynq_ia.board.csim.WordRunner`) between an input and an output stream of words with
@@ -37,7 +38,7 @@ from pynq.buffer import PynqBuffer
 
 from pynq_ia.board import dma_registers as reg
 from pynq_ia.board.csim import WordRunner
-from pynq_ia.board.words import word_format
+from pynq_ia.board.overlays import parse_hwh
 
 #: where the emulated DDR hands out buffers (the PYNQ-Z2's 512 MB of DDR start at 0)
 DDR_BASE = 0x1000_0000
@@ -178,8 +179,6 @@ class EmulatedBoard(pynq.Device):
         ``pynq.Overlay(bitfile, download=False, device=board)`` calls this; the one AXI DMA the
         overlay holds gets the emulated registers, wherever its hierarchy puts it.
         """
-        from pynq_ia.board.overlays import parse_hwh
-
         hwh = Path(bitfile_name).with_suffix(".hwh")
         parser = parse_hwh(hwh)
         dmas = {
@@ -375,38 +374,3 @@ class EmulatedOverlay:
 
     def __repr__(self) -> str:
         return f"<EmulatedOverlay on {self.device.name}>"
-
-
-def open_emulated(folder: str | Path, **driver_options):
-    """The design of an emulation bundle (a folder written by the host side), ready to run.
-
-    The bundle holds ``manifest.json`` (``kind: emulation``: frame sizes, word types, the DMA's
-    parameters, checksums), the IP's C-simulation library with its weights, and
-    ``test_data.npz``. Returns a
-    :class:`pynq_ia.board.overlays.DesignSession` whose fidelity is ``"emulation"``.
-    """
-    from pynq_ia.board.driver import NeuralNetworkOverlay
-    from pynq_ia.board.overlays import load_session_data, read_manifest, verify_files
-
-    folder = Path(folder)
-    manifest = read_manifest(folder / "manifest.json", kind="emulation")
-    verify_files(folder, manifest)
-    io = manifest["io"]
-    runner = WordRunner(
-        folder / manifest["ip_library"],
-        word_format(io["input"]),
-        word_format(io["output"]),
-        weights=folder / manifest["weights"],
-    )
-    if (runner.n_in, runner.n_out) != (io["n_in"], io["n_out"]):
-        raise ValueError(
-            f"{folder}: the IP library computes {runner.n_in} -> {runner.n_out} values, the "
-            f"manifest says {io['n_in']} -> {io['n_out']}"
-        )
-    board = EmulatedBoard(EmulatedIP(runner), name=f"emulated PYNQ-Z2 ({manifest['design']})")
-    dma = manifest["dma"]
-    board.attach_dma(int(dma["base_address"], 0), int(dma["address_range"], 0))
-    overlay = EmulatedOverlay(board, dma["parameters"])
-    driver = NeuralNetworkOverlay.from_overlay(overlay, manifest["io"], **driver_options)
-    return load_session_data(folder, manifest, driver, fidelity="emulation")
-

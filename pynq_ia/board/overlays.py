@@ -11,7 +11,8 @@ Both carry ``test_data.npz`` (test frames, labels, and the scores the hls4ml C s
 for them, which the DMA path must reproduce bit for bit) and the sha256 of every file, checked
 before anything runs: a stale, damaged or half-copied design is refused with a message naming
 the file, never run. The board package (``make -C hw_builds package``) installs its design
-folders inside this package (:func:`installed_designs`). Standard library, numpy and pynq only.
+folders inside this package (:func:`installed_designs`); :mod:`pynq_ia.board.sessions` opens
+them. Standard library, numpy and pynq only.
 """
 
 from __future__ import annotations
@@ -19,11 +20,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from pynq_ia.board.words import word_format
 
@@ -79,6 +77,10 @@ def _manifest_problem(manifest: Any, kind: str | None) -> str | None:
             word_format(str(io.get(key)))
         except ValueError as error:
             return f"io.{key}: {error}"
+    driver = manifest.get("driver", {})
+    frames = driver.get("buffer_frames", 1) if isinstance(driver, dict) else None
+    if not isinstance(frames, int) or isinstance(frames, bool) or frames < 1:
+        return f"driver.buffer_frames is {frames!r}, not a positive integer"
     sha256 = manifest.get("sha256")
     if not isinstance(sha256, dict) or not sha256:
         return "has no 'sha256' section"
@@ -165,34 +167,6 @@ def parse_hwh(hwh: str | Path):
     return parser
 
 
-@dataclass
-class DesignSession:
-    """A driver ready to run, with the test frames and the expected (C-simulation) scores."""
-
-    name: str
-    driver: Any  # pynq_ia.board.driver.NeuralNetworkOverlay
-    x: np.ndarray
-    y: np.ndarray
-    class_names: tuple[str, ...]
-    reference_scores: np.ndarray
-    fidelity: str  # "board" or "emulation"
-
-
-def load_session_data(folder: Path, manifest: dict[str, Any], driver, *, fidelity: str):
-    """A :class:`DesignSession` with the test data of a design folder (shapes checked)."""
-    io = manifest["io"]
-    path = Path(folder) / TEST_DATA
-    with np.load(path) as data:
-        x, y, scores = data["x"], data["y"], data["hls4ml_scores"]
-        class_names = tuple(str(c) for c in data["class_names"])
-    if x.ndim != 2 or x.shape[1] != io["n_in"] or scores.shape != (len(x), io["n_out"]):
-        raise OverlayError(
-            f"{path}: test frames {x.shape} and scores {scores.shape} do not fit the design's "
-            f"{io['n_in']} -> {io['n_out']} values per frame"
-        )
-    return DesignSession(manifest["design"], driver, x, y, class_names, scores, fidelity)
-
-
 def designs_in(folder: str | Path) -> list[Path]:
     """The design folders (with a manifest) directly inside ``folder``, by name."""
     folder = Path(folder)
@@ -205,22 +179,3 @@ def installed_designs() -> Path | None:
     """Where an installed board package keeps its designs (None in the course repository)."""
     folder = Path(__file__).parent / "designs"
     return folder if designs_in(folder) else None
-
-
-def open_design(folder: str | Path, **driver_options) -> DesignSession:
-    """The design in ``folder``: its overlay on the board, its emulation anywhere else."""
-    folder = Path(folder)
-    manifest = read_manifest(folder / MANIFEST)
-    if manifest.get("kind", "overlay") == "emulation":
-        from pynq_ia.board.emulation import open_emulated
-
-        return open_emulated(folder, **driver_options)
-    if not running_on_board():
-        raise OverlayError(
-            f"{folder}: a bitstream for the PYNQ-Z2, and this is not a PYNQ board; off the "
-            "board, run the emulation package instead (make -C hw_builds package EMULATION=1)"
-        )
-    from pynq_ia.board.driver import NeuralNetworkOverlay
-
-    driver = NeuralNetworkOverlay.load(folder / f"{manifest['design']}.bit", **driver_options)
-    return load_session_data(folder, manifest, driver, fidelity="board")

@@ -13,7 +13,7 @@ course's venv first and points ``PYNQ_IA_BOARD_FIXTURES`` at the folder.
   three trained designs (``make -C hw_builds package EMULATION=1``).
 
 The two test designs are stamped with the state of the package that wrote them
-(``pynq_ia.book.execution_state``): with ``--reuse``, designs of the same state are kept (``make
+(``tools.book.execution_state``): with ``--reuse``, designs of the same state are kept (``make
 test`` writes them during the course venv's run and the board venv's run reuses them).
 
 Usage: python tests/board/make_fixtures.py FOLDER [--package] [--reuse]
@@ -28,6 +28,9 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
+# run as a script (make test-board): the checkout's tools/ (the package state's stamp)
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
 JET_FRAMES = 300
 MNIST_FRAMES = 64
 DESIGNS = ("jet_dnn", "mnist_dnn_float")
@@ -35,17 +38,19 @@ STATE_FILE = "written_by.txt"
 
 
 def _bundle(folder: Path, name: str, model, settings, x, y, class_names, seed: int) -> Path:
-    from pynq_ia import blockdesign, convert, emulation
+    from pynq_ia import blockdesign, convert, emulation_bundles
 
     with tempfile.TemporaryDirectory() as work:
         project = convert.hls_project(name, model, settings=settings, directory=Path(work) / name)
-        design = blockdesign.describe_model(name, model, settings)
+        block_design = blockdesign.describe(name, settings)
         provenance = {"fixture": f"untrained {name}, seed {seed}", "float_io": settings.float_io}
-        return emulation.write_bundle(folder, design, project, x, y, class_names, provenance)
+        folder.mkdir(parents=True)
+        return emulation_bundles.write_bundle(folder, block_design, project, x, y, class_names,
+                                              provenance)
 
 
 def write_fixtures(root: Path, *, package: bool = False, reuse: bool = False) -> Path:
-    from pynq_ia.book import execution_state
+    from tools.book import execution_state
 
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
@@ -56,9 +61,9 @@ def write_fixtures(root: Path, *, package: bool = False, reuse: bool = False) ->
         _write_designs(root)
         stamp.write_text(state + "\n")
     if package:
-        from pynq_ia import hwbuild
+        from pynq_ia import board_package
 
-        hwbuild.package(emulation=True, out_dir=root / "package")
+        board_package.package(emulation=True, out_dir=root / "package")
     return root
 
 
@@ -66,7 +71,7 @@ def _write_designs(root: Path) -> None:
     import numpy as np
     from tensorflow import keras
 
-    from pynq_ia import convert, models  # first: it quiets TensorFlow's start-up logging
+    from pynq_ia import designs  # first: it quiets TensorFlow's start-up logging
     from pynq_ia.compress import Quantization
 
     for folder in (*DESIGNS, "package"):  # a package of an earlier state goes too
@@ -74,16 +79,16 @@ def _write_designs(root: Path) -> None:
     rng = np.random.default_rng(7)
 
     keras.utils.set_random_seed(5)
-    jet = models.jet_dnn(Quantization(bits=6))
+    jet = designs.jet_dnn(Quantization(bits=6))
     x = rng.normal(0, 4, size=(JET_FRAMES, 16)).astype(np.float32)
     x[::5, 2] = 77.0  # beyond ap_fixed<16,6>: saturates
     y = rng.integers(0, 5, JET_FRAMES)
-    _bundle(root / "jet_dnn", "jet_dnn", jet, convert.HLS_SETTINGS["jet_dnn"], x, y,
+    _bundle(root / "jet_dnn", "jet_dnn", jet, designs.design("jet_dnn").hls, x, y,
             ("g", "q", "t", "w", "z"), 5)
 
     keras.utils.set_random_seed(6)
-    mnist = models.mnist_dnn(Quantization(bits=8))
-    float_words = replace(convert.HLS_SETTINGS["mnist_dnn"], float_io=True)
+    mnist = designs.mnist_dnn(Quantization(bits=8))
+    float_words = replace(designs.design("mnist_dnn").hls, float_io=True)
     x = rng.uniform(0, 1, size=(MNIST_FRAMES, 784)).astype(np.float32)
     y = rng.integers(0, 10, MNIST_FRAMES)
     _bundle(root / "mnist_dnn_float", "mnist_dnn", mnist, float_words, x, y,

@@ -66,7 +66,7 @@ def test_the_rtl_side_imports_only_what_the_rtl_venv_has():
 def test_importing_the_board_folder_pulls_in_nothing_else():
     code = (
         "import sys, pynq_ia.board.driver, pynq_ia.board.emulation, pynq_ia.board.figures, "
-        "pynq_ia.board.measure, pynq_ia.board.overlays; "
+        "pynq_ia.board.measure, pynq_ia.board.overlays, pynq_ia.board.sessions; "
         "bad = [m for m in ('tensorflow', 'hls4ml', 'qkeras', 'matplotlib', 'pandas') "
         "if m in sys.modules]; assert not bad, bad"
     )

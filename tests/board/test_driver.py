@@ -11,7 +11,8 @@ from pynq.buffer import PynqBuffer
 
 from pynq_ia.board import dma_registers as reg
 from pynq_ia.board.driver import DMAError, DMATimeout, NeuralNetworkOverlay, OutputLengthError
-from pynq_ia.board.emulation import EmulatedBoard, open_emulated
+from pynq_ia.board.emulation import EmulatedBoard
+from pynq_ia.board.sessions import open_emulated
 
 N_IN, N_OUT = 16, 5
 

@@ -10,6 +10,7 @@ import pytest
 
 from pynq_ia.board import overlays
 from pynq_ia.board.overlays import OverlayError, read_manifest, verify_overlay
+from pynq_ia.board.sessions import open_design
 
 IO = {"n_in": 16, "n_out": 5, "input": "ap_fixed<16,6,AP_RND_CONV,AP_SAT>",
       "output": "ap_fixed<16,1,AP_RND_CONV,AP_SAT>"}
@@ -95,7 +96,7 @@ def test_an_overlay_design_runs_on_a_board_only(tmp_path):
     _fake_overlay(tmp_path / "jet_dnn")
     assert overlays.designs_in(tmp_path) == [tmp_path / "jet_dnn"]
     with pytest.raises(OverlayError, match="not a PYNQ board.*EMULATION=1"):
-        overlays.open_design(tmp_path / "jet_dnn")
+        open_design(tmp_path / "jet_dnn")
 
 
 def test_board_detection_reads_the_device_tree(tmp_path):
@@ -113,11 +114,11 @@ def test_a_damaged_emulation_bundle_is_refused(tmp_path, jet_bundle):
     library = bundle / read_manifest(bundle / "manifest.json")["ip_library"]
     library.write_bytes(library.read_bytes()[: library.stat().st_size // 2])  # a full disk
     with pytest.raises(OverlayError, match="jet_dnn_csim.so does not match its manifest"):
-        overlays.open_design(bundle)
+        open_design(bundle)
     shutil.copy2(jet_bundle / library.name, library)
     (bundle / "weights" / "w2.txt").unlink()
     with pytest.raises(OverlayError, match="w2.txt: missing"):
-        overlays.open_design(bundle)
+        open_design(bundle)
 
 
 def test_test_data_that_does_not_fit_the_design_is_refused(tmp_path, jet_bundle):
@@ -131,4 +132,4 @@ def test_test_data_that_does_not_fit_the_design_is_refused(tmp_path, jet_bundle)
     manifest["sha256"]["test_data.npz"] = overlays.sha256_file(bundle / "test_data.npz")
     (bundle / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(OverlayError, match=r"do not fit the design's 16 -> 5"):
-        overlays.open_design(bundle)
+        open_design(bundle)

@@ -15,8 +15,8 @@ import pynq
 import pytest
 
 from pynq_ia.board.driver import NeuralNetworkOverlay, find_dma
-from pynq_ia.board.emulation import open_emulated
 from pynq_ia.board.overlays import OverlayError
+from pynq_ia.board.sessions import open_emulated
 
 FLOAT_MNIST_IO = {"n_in": 784, "n_out": 10, "input": "float", "output": "float"}
 

@@ -6,9 +6,9 @@ cell by cell in a fresh kernel; a cell that raises fails the run. The kernel sta
 chapter's own folder, as under Jupyter Book. Besides:
 
 - a cell whose outputs show a warning, a traceback or an absolute path fails too
-  (:func:`pynq_ia.book.forbidden_output`): the pages are the product;
+  (:func:`tools.book.forbidden_output`): the pages are the product;
 - a chapter whose cells all passed goes, with its outputs, into the book's execution cache
-  (:func:`pynq_ia.book.store_executed`), so that ``make build-book`` builds its page without
+  (:func:`tools.book.store_executed`), so that ``make build-book`` builds its page without
   executing it again;
 - at the end the plugin prints the wall time of each chapter;
 - under pytest-xdist (``-n 2 --dist loadgroup``), the chapters form one group that one process
@@ -29,7 +29,7 @@ import pytest
 from _pytest.compat import legacy_path  # nbval works with py.path-style fspath
 from nbval.plugin import IPyNbFile
 
-from pynq_ia.book import (
+from tools.book import (
     TOC_FILE,
     chapter_notebooks,
     forbidden_output,

@@ -8,10 +8,10 @@ For every page of ``_build/html``, served on localhost:
 - every image has loaded (``naturalWidth > 0``);
 - the browser console logged no error;
 - no output on a page shows a warning, a traceback or a machine's path
-  (:data:`pynq_ia.book.FORBIDDEN_OUTPUT`);
+  (:data:`tools.book.FORBIDDEN_OUTPUT`);
 - a screenshot of the whole page goes to ``_build/screenshots/``.
 
-The search page must find "hls4ml". ``python -m pynq_ia.pages _build/html`` (``make check-book``)
+The search page must find "hls4ml". ``python -m tools.pages _build/html`` (``make check-book``)
 prints each page's result and exits 1 on any problem. Chromium and its driver come from
 Debian's packages (the Makefile installs them).
 """
@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pynq_ia.book import FORBIDDEN_OUTPUT
+from tools.book import FORBIDDEN_OUTPUT
 
 WINDOW_WIDTH = 1280
 #: Chromium's flags for a closed network and no screen (as root, without a sandbox)
@@ -211,7 +211,7 @@ def check_book(html: Path, screenshots: Path | None = None) -> list[PageReport]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pynq_ia.pages", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tools.pages", description=__doc__)
     parser.add_argument("html", type=Path, help="the built book (_build/html)")
     parser.add_argument("--screenshots", type=Path, default=None,
                         help="folder for a screenshot of every page (default: beside html)")

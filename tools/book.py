@@ -2,7 +2,7 @@
 
 Chapters are jupytext MyST-markdown files (``.md`` with a ``kernelspec`` in their front
 matter). Jupyter Book executes them directly; the test run converts them to notebooks with
-jupytext (see :mod:`pynq_ia.nbval_chapters`). Both take the list of chapters from ``_toc.yml``.
+jupytext (see :mod:`tools.nbval_chapters`). Both take the list of chapters from ``_toc.yml``.
 """
 
 from __future__ import annotations
@@ -87,19 +87,15 @@ STATE_FILE = Path("_build") / ".book_state"
 STATE_VARIABLES = ("PYNQ_IA_PROFILE", "CI", "PYNQ_IA_JETS", "PYNQ_IA_DATA")
 
 
-#: the book's own machinery: it changes how pages are run and checked, not what chapters compute
-TOOLING = ("book.py", "nbval_chapters.py", "pages.py")
-
-
 def execution_state() -> str:
     """What executed chapters depend on besides their own code: the package (pynq_ia and its
-    C++, not the book's tooling), the pinned stack, and the variables that choose profile and
-    data."""
-    package = Path(__file__).parent
+    C++; not this tooling, which changes how pages are run and checked, not what they compute),
+    the pinned stack, and the variables that choose profile and data."""
+    import pynq_ia
+
+    package = Path(pynq_ia.__file__).parent
     digest = hashlib.sha256()
     for path in sorted(package.rglob("*")):
-        if path.name in TOOLING and path.parent == package:
-            continue
         if path.suffix in (".py", ".h") and "__pycache__" not in path.parts:
             digest.update(path.relative_to(package).as_posix().encode() + path.read_bytes())
     requirements = package.parent / "requirements.txt"
@@ -211,12 +207,12 @@ def setup(app) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m pynq_ia.book prepare-cache BOOK_ROOT``: what ``make build-book`` runs first."""
+    """``python -m tools.book prepare-cache BOOK_ROOT``: what ``make build-book`` runs first."""
     import sys
 
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 2 or args[0] != "prepare-cache":
-        print("usage: python -m pynq_ia.book prepare-cache BOOK_ROOT", file=sys.stderr)
+        print("usage: python -m tools.book prepare-cache BOOK_ROOT", file=sys.stderr)
         return 2
     if prepare_execution_cache(Path(args[1])):
         print("profile, package or data changed since the last execution: every chapter runs")

@@ -1,0 +1,111 @@
+"""A design ready to run: its driver, its test frames and the scores it must give back.
+
+:func:`open_design` opens a design folder (see :mod:`pynq_ia.board.overlays`) wherever the code
+runs: a Vivado overlay is loaded onto the board with ``pynq.Overlay``, an emulation bundle onto
+the emulated board (:func:`open_emulated`). Either way the result is a :class:`DesignSession`:
+the course driver (:class:`pynq_ia.board.driver.NeuralNetworkOverlay`) and the design's test
+data, whose reference scores are hls4ml's C simulation. numpy, pynq and the standard library.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pynq_ia.board.csim import WordRunner
+from pynq_ia.board.driver import NeuralNetworkOverlay
+from pynq_ia.board.emulation import EmulatedBoard, EmulatedIP, EmulatedOverlay
+from pynq_ia.board.overlays import (
+    MANIFEST,
+    TEST_DATA,
+    OverlayError,
+    read_manifest,
+    running_on_board,
+    verify_files,
+)
+from pynq_ia.board.words import word_format
+
+
+@dataclass
+class DesignSession:
+    """A driver ready to run, with the test frames and the expected (C-simulation) scores."""
+
+    name: str
+    driver: NeuralNetworkOverlay
+    x: np.ndarray
+    y: np.ndarray
+    class_names: tuple[str, ...]
+    reference_scores: np.ndarray
+    fidelity: str  # "board" or "emulation"
+
+
+def load_session_data(folder: Path, manifest: dict[str, Any], driver, *, fidelity: str):
+    """A :class:`DesignSession` with the test data of a design folder (shapes checked)."""
+    io = manifest["io"]
+    path = Path(folder) / TEST_DATA
+    with np.load(path) as data:
+        x, y, scores = data["x"], data["y"], data["hls4ml_scores"]
+        class_names = tuple(str(c) for c in data["class_names"])
+    if x.ndim != 2 or x.shape[1] != io["n_in"] or scores.shape != (len(x), io["n_out"]):
+        raise OverlayError(
+            f"{path}: test frames {x.shape} and scores {scores.shape} do not fit the design's "
+            f"{io['n_in']} -> {io['n_out']} values per frame"
+        )
+    return DesignSession(manifest["design"], driver, x, y, class_names, scores, fidelity)
+
+
+def _driver_options(manifest: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """The driver's options: the manifest's (its ``driver`` section), unless given here."""
+    return {**manifest.get("driver", {}), **given}
+
+
+def open_design(folder: str | Path, **driver_options) -> DesignSession:
+    """The design in ``folder``: its overlay on the board, its emulation anywhere else.
+
+    ``driver_options`` (``buffer_frames``, ``timeout_s``) override the manifest's."""
+    folder = Path(folder)
+    manifest = read_manifest(folder / MANIFEST)
+    if manifest.get("kind", "overlay") == "emulation":
+        return open_emulated(folder, **driver_options)
+    if not running_on_board():
+        raise OverlayError(
+            f"{folder}: a bitstream for the PYNQ-Z2, and this is not a PYNQ board; off the "
+            "board, run the emulation package instead (make -C hw_builds package EMULATION=1)"
+        )
+    driver = NeuralNetworkOverlay.load(folder / f"{manifest['design']}.bit",
+                                       **_driver_options(manifest, driver_options))
+    return load_session_data(folder, manifest, driver, fidelity="board")
+
+
+def open_emulated(folder: str | Path, **driver_options) -> DesignSession:
+    """The design of an emulation bundle (a folder written by the host side), ready to run.
+
+    The bundle holds ``manifest.json`` (``kind: emulation``: frame sizes, word types, the DMA's
+    parameters, checksums), the IP's C-simulation library with its weights, and
+    ``test_data.npz``. The session's fidelity is ``"emulation"``.
+    """
+    folder = Path(folder)
+    manifest = read_manifest(folder / MANIFEST, kind="emulation")
+    verify_files(folder, manifest)
+    io = manifest["io"]
+    runner = WordRunner(
+        folder / manifest["ip_library"],
+        word_format(io["input"]),
+        word_format(io["output"]),
+        weights=folder / manifest["weights"],
+    )
+    if (runner.n_in, runner.n_out) != (io["n_in"], io["n_out"]):
+        raise ValueError(
+            f"{folder}: the IP library computes {runner.n_in} -> {runner.n_out} values, the "
+            f"manifest says {io['n_in']} -> {io['n_out']}"
+        )
+    board = EmulatedBoard(EmulatedIP(runner), name=f"emulated PYNQ-Z2 ({manifest['design']})")
+    dma = manifest["dma"]
+    board.attach_dma(int(dma["base_address"], 0), int(dma["address_range"], 0))
+    overlay = EmulatedOverlay(board, dma["parameters"])
+    driver = NeuralNetworkOverlay.from_overlay(overlay, manifest["io"],
+                                               **_driver_options(manifest, driver_options))
+    return load_session_data(folder, manifest, driver, fidelity="emulation")

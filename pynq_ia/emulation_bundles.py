@@ -1,0 +1,160 @@
+"""Emulation bundles: the course's designs written as folders the emulated board can run.
+
+The emulated board itself is board-side code (:mod:`pynq_ia.board.emulation`): PYNQ's real DMA
+driver, emulated DMA registers, and the IP's C simulation behind them. What it runs comes in an
+*emulation bundle*, a design folder (see :mod:`pynq_ia.board.overlays`) with
+
+- ``<design>_csim.so``: the IP's AXI wrapper compiled from the design's hls4ml project (the
+  word runner of :mod:`pynq_ia.word_runner`), and ``weights/``, which hls4ml's C simulation
+  reads when it starts;
+- ``test_data.npz``: test frames and labels, and the scores hls4ml's own ``predict`` gives for
+  them, which the DMA path must reproduce bit for bit;
+- ``manifest.json``: frame sizes, word types, the DMA's parameters as its ``.hwh`` would give
+  them (from :mod:`pynq_ia.blockdesign`), and the sha256 of every file.
+
+:func:`emulation_bundle` writes one into the artifact cache (training and compiling through it
+when needed); chapter 8 opens every bundle of :func:`emulated_designs_folder` with the same code
+that opens a board package's overlays. The board package's emulation variant ships these
+bundles, so the chapter runs, unchanged, in an environment with nothing but numpy and pynq.
+"""
+
+from __future__ import annotations
+
+import platform
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pynq_ia import artifacts
+from pynq_ia.board.emulation import EmulatedBoard, EmulatedIP, EmulatedOverlay
+from pynq_ia.board.overlays import MANIFEST, TEST_DATA, sha256_file
+from pynq_ia.board.sessions import DesignSession, open_emulated
+
+#: bump when the bundle's layout changes, so cached bundles are written again
+BUNDLE_VERSION = 2
+#: the folder of the IP's weights in a bundle (hls4ml's C simulation reads them at run time)
+WEIGHTS = "weights"
+
+
+def emulated_driver(block_design, runner, **driver_options):
+    """The course driver on an emulated board that plays ``block_design`` with the IP ``runner``.
+
+    ``block_design`` is a :class:`pynq_ia.blockdesign.BlockDesign`, ``runner`` a
+    :class:`pynq_ia.board.csim.WordRunner`; the driver's ``overlay`` attribute is the emulated
+    overlay (``overlay.device.ip`` is the emulated IP).
+    """
+    from pynq_ia.board.driver import NeuralNetworkOverlay
+
+    name = f"emulated {block_design.board} ({block_design.design})"
+    board = EmulatedBoard(EmulatedIP(runner), name=name)
+    board.attach_dma(block_design.dma.base_address, block_design.dma.address_range)
+    overlay = EmulatedOverlay(board, block_design.dma.hwh_parameters(), block_design.dma.name)
+    return NeuralNetworkOverlay.from_overlay(overlay, block_design.io(), **driver_options)
+
+
+def write_bundle(
+    folder: Path,
+    block_design,
+    project,
+    x: np.ndarray,
+    y: np.ndarray,
+    class_names: tuple[str, ...],
+    provenance: dict[str, Any],
+    *,
+    buffer_frames: int | None = None,
+) -> Path:
+    """Write an emulation bundle of ``block_design`` (its compiled hls4ml ``project``) into the
+    empty folder ``folder``. The reference scores are hls4ml's own ``predict`` on ``x``;
+    ``buffer_frames``, if given, is the design's DMA buffer size for the driver."""
+    if project.words is None:
+        raise ValueError(f"{block_design.design}: the hls4ml project has no compiled word runner")
+    folder = Path(folder)
+    x = np.ascontiguousarray(x.reshape(len(x), -1), dtype=np.float32)
+    library = f"{block_design.design}_csim.so"
+    shutil.copyfile(project.words.library_path, folder / library)
+    shutil.copytree(project.words.weights, folder / WEIGHTS, ignore=shutil.ignore_patterns("*.h"))
+    np.savez_compressed(
+        folder / TEST_DATA,
+        x=x,
+        y=np.asarray(y),
+        class_names=np.array(class_names),
+        hls4ml_scores=project.hls4ml_predict(x),
+    )
+    dma = block_design.dma
+    files = sorted([folder / library, folder / TEST_DATA, *(folder / WEIGHTS).glob("*")])
+    manifest = {
+        "design": block_design.design,
+        "kind": "emulation",
+        "bundle_version": BUNDLE_VERSION,
+        "io": block_design.io(),
+        "dma": {
+            "base_address": hex(dma.base_address),
+            "address_range": hex(dma.address_range),
+            "parameters": dma.hwh_parameters(),
+        },
+        **({"driver": {"buffer_frames": int(buffer_frames)}} if buffer_frames else {}),
+        "ip_library": library,
+        "weights": WEIGHTS,
+        "platform": f"{sys.platform} {platform.machine()} (the C-simulation library)",
+        "source": provenance,
+        "sha256": {path.relative_to(folder).as_posix(): sha256_file(path) for path in files},
+    }
+    artifacts.write_json(folder / MANIFEST, manifest)
+    return folder
+
+
+def bundle_folder(profile: str | None = None) -> Path:
+    """Where the course's emulation bundles live (per profile, in the artifact cache)."""
+    return artifacts.stage_dir("emulation", profile=profile)
+
+
+def emulation_bundle(name: str, *, profile=None) -> Path:
+    """The emulation bundle of design ``name``, written if it is missing or outdated.
+
+    Loads (or trains) the QKeras model and compiles its hls4ml project through the artifact
+    cache, exactly as chapter 4 does; the test frames are the dataset's test set.
+    """
+    from pynq_ia import convert, data, designs, training
+    from pynq_ia.blockdesign import describe
+    from pynq_ia.profile import active_profile
+
+    profile = profile or active_profile()
+    design = designs.design(name)
+    dataset = data.load_dataset(design.task, profile)
+    model = training.trained_model(name, "qkeras", dataset, profile=profile)
+    project = convert.hls_project(name, model, profile=profile.name)
+    provenance = {
+        "model_fingerprint": artifacts.load_metrics(name, profile=profile.name)["qkeras"][
+            "fingerprint"],
+        "ip_library": project.words.library_path.name,
+        "data": dataset.provenance.get("label", dataset.provenance["dataset"]),
+        "data_sha256": training.data_fingerprint(dataset),
+        "profile": profile.name,
+        "test_frames": len(dataset.y_test),
+    }
+    inputs = {"bundle_version": BUNDLE_VERSION, "source": provenance,
+              "buffer_frames": design.dma_buffer_frames,
+              "project": artifacts.read_json(project.directory / artifacts.RECORD)["key"]}
+
+    def write(folder: Path) -> None:
+        write_bundle(folder, describe(design), project, dataset.x_test, dataset.y_test,
+                     dataset.class_names, provenance, buffer_frames=design.dma_buffer_frames)
+
+    return artifacts.cached(bundle_folder(profile.name), name, inputs, write)
+
+
+def emulated_designs_folder(names: tuple[str, ...] | None = None) -> Path:
+    """The folder holding an up-to-date emulation bundle of each design (default: all)."""
+    from pynq_ia import designs
+
+    for name in names or designs.names():
+        emulation_bundle(name)
+    return bundle_folder()
+
+
+def open_emulated_design(name: str, **driver_options) -> DesignSession:
+    """Design ``name`` on the emulated board, with its test frames and reference scores."""
+    return open_emulated(emulation_bundle(name), **driver_options)
