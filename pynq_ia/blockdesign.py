@@ -125,6 +125,16 @@ class BlockDesign:
     def fclk0_period_ns(self) -> float:
         return 1000.0 / self.fclk0_mhz
 
+    @property
+    def timing_report(self) -> str:
+        """The routed timing summary the build writes beside the overlay."""
+        return f"{self.design}_timing_summary_routed.rpt"
+
+    @property
+    def utilization_report(self) -> str:
+        """The routed utilization report the build writes beside the overlay."""
+        return f"{self.design}_utilization_routed.rpt"
+
     def address_map(self) -> dict[str, tuple[int, int]]:
         """Slave segment -> (base address, range) as the PS sees it."""
         return {f"{self.dma.name}/S_AXI_LITE": (self.dma.base_address, self.dma.address_range)}
@@ -225,8 +235,19 @@ if {{[get_property PROGRESS [get_runs impl_1]] != "100%"}} {{
     error "implementation of {d} failed: see vivado_project/{d}_overlay.runs/impl_1"
 }}
 
-# the overlay: bitstream and hardware handoff, named as PYNQ expects (same base name)
+# the routed design's timing and utilization, kept beside the overlay; a bitstream that misses
+# timing (negative worst setup or hold slack) computes wrong values at its clock: no overlay
 file mkdir $out_dir
+open_run impl_1
+report_timing_summary -max_paths 10 -file [file join $out_dir {design.timing_report}]
+report_utilization -file [file join $out_dir {design.utilization_report}]
+set wns [get_property SLACK [get_timing_paths -setup -max_paths 1 -nworst 1]]
+set whs [get_property SLACK [get_timing_paths -hold -max_paths 1 -nworst 1]]
+if {{$wns eq "" || $whs eq "" || $wns < 0 || $whs < 0}} {{
+    error "{d} misses timing at {design.fclk0_mhz:g} MHz: WNS '$wns' ns, WHS '$whs' ns (see {design.timing_report}); no bitstream is copied"
+}}
+
+# the overlay: bitstream and hardware handoff, named as PYNQ expects (same base name)
 file copy -force [glob ./vivado_project/{d}_overlay.runs/impl_1/*.bit] [file join $out_dir {d}.bit]
 # (.srcs up to Vivado 2020.1, .gen from 2020.2 on)
 file copy -force [lindex [glob ./vivado_project/{d}_overlay.*/sources_1/bd/{d}/hw_handoff/{d}.hwh] 0] [file join $out_dir {d}.hwh]
@@ -322,6 +343,13 @@ def check_tcl(tcl: str, design: BlockDesign, hls_project: Path | None = None) ->
         ),
         Check("stream DMA -> IP", "1", str(int(f"{design.ip.cell}/in_r" in tcl))),
         Check("stream IP -> DMA", "1", str(int(f"{design.ip.cell}/out_r" in tcl))),
+        Check("routed timing and utilization reported", "True",
+              str(_command(tcl, f"report_timing_summary -max_paths 10 -file "
+                                f"[file join $out_dir {design.timing_report}]")
+                  and _command(tcl, f"report_utilization -file "
+                                    f"[file join $out_dir {design.utilization_report}]"))),
+        Check("no bitstream copied unless setup and hold slack >= 0", "True",
+              str(_timing_gate_before_copy(tcl))),
     ]
     if hls_project is not None:
         project = Path(hls_project)
@@ -346,6 +374,21 @@ def check_tcl(tcl: str, design: BlockDesign, hls_project: Path | None = None) ->
             ),
         ]
     return checks
+
+
+def _command(tcl: str, command: str) -> bool:
+    """The Tcl runs ``command`` as a line of its own (not in a comment)."""
+    return re.search(rf"^{re.escape(command)}$", tcl, flags=re.M) is not None
+
+
+def _timing_gate_before_copy(tcl: str) -> bool:
+    """The Tcl reads the worst setup and hold slack and stops on a negative one before it copies
+    the bitstream (what `report_timing_summary` calls WNS and WHS)."""
+    gate = re.search(r"if \{\$wns eq \"\" \|\| \$whs eq \"\" \|\| \$wns < 0 \|\| \$whs < 0\} "
+                     r"\{\n\s+error ", tcl)
+    reads = ("get_timing_paths -setup" in tcl and "get_timing_paths -hold" in tcl)
+    copy = tcl.find("file copy -force [glob ./vivado_project")
+    return bool(gate) and reads and 0 <= gate.start() < copy
 
 
 def assert_consistent(checks: list[Check]) -> None:

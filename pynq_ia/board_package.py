@@ -35,8 +35,8 @@ BOARD_DISTRIBUTION = "pynq-ia-board"
 EMULATION_DISTRIBUTION = "pynq-ia-board-emulation"
 
 
-def _template(name: str, **fields: str) -> str:
-    return Template((TEMPLATES / f"{name}.template").read_text()).substitute(fields)
+def _template(template: str, **fields: str) -> str:
+    return Template((TEMPLATES / f"{template}.template").read_text()).substitute(fields)
 
 
 def _board_design_folder(design: str, target: Path, test_frames: int) -> None:
@@ -45,8 +45,9 @@ def _board_design_folder(design: str, target: Path, test_frames: int) -> None:
 
     manifest = verify_overlay(design)
     target.mkdir(parents=True)
-    for path in overlay_files(design):
-        shutil.copy2(path, target / path.name)
+    folder = overlay_files(design)[0].parent
+    for name in manifest["sha256"]:  # the overlay and its routed reports
+        shutil.copy2(folder / name, target / name)
     dataset = data.load_dataset(designs.design(design).task)
     project = convert.hls_project(design, training.trained_model(design, "qkeras", dataset))
     count = min(test_frames, len(dataset.y_test))

@@ -164,3 +164,22 @@ def quantized_kernels(model) -> dict[str, np.ndarray]:
         values = quantizer(kernel).numpy() if quantizer is not None else kernel.numpy()
         kernels[layer.name] = np.asarray(values)
     return kernels
+
+
+def activation_saturation(model, x: np.ndarray) -> list[dict[str, Any]]:
+    """Per quantized ReLU of a QKeras model: its range and the share of outputs at its top
+    value on inputs ``x`` (those would have been larger: the range clipped them)."""
+    from tensorflow import keras
+
+    rows = []
+    for layer in model.layers:
+        quantizer = getattr(layer, "quantizer", None)
+        if quantizer is None or not hasattr(quantizer, "integer"):
+            continue
+        bits, integer = int(quantizer.bits), int(quantizer.integer)
+        top = 2.0**integer - 2.0 ** (integer - bits)
+        outputs = keras.Model(model.input, layer.output)(x, training=False).numpy()
+        rows.append({"layer": layer.name, "quantizer": str(quantizer),
+                     "range": f"[0, {top:g}]",
+                     "saturated": float(np.mean(outputs >= top))})
+    return rows

@@ -3,7 +3,7 @@
 A *design* is a network for one task together with everything that turns it into hardware on
 the PYNQ-Z2: its float and QKeras layers (a factory, written out below), how it is
 compressed and trained, how hls4ml converts it (:class:`HLSSettings`), the size of a frame and
-the words that carry it over the DMA, the DMA's buffer, the open-RTL variant where it has one,
+the words that carry it over the DMA, the open-RTL variant where it has one,
 the accuracy it must reach per profile and data source, and the figures the original PYNQ_IA
 project published for its own version (labelled references, never results).
 
@@ -289,8 +289,6 @@ class Design:
     n_out: int
     #: trained for the profile's CNN epochs instead of its dense ones
     convolutional: bool = False
-    #: frames the board driver's DMA buffers hold (one transfer at most)
-    dma_buffer_frames: int = 1024
     #: test accuracy it must reach: by profile ("ci", "full"), or "profile/data source" where
     #: the data source changes it (simulated jets have no published reference)
     accuracy_floors: Mapping[str, float] = field(default_factory=dict)

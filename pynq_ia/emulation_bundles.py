@@ -29,12 +29,13 @@ from typing import Any
 import numpy as np
 
 from pynq_ia import artifacts
+from pynq_ia.board import performance
 from pynq_ia.board.emulation import EmulatedBoard, EmulatedIP, EmulatedOverlay
 from pynq_ia.board.overlays import MANIFEST, TEST_DATA, sha256_file
 from pynq_ia.board.sessions import DesignSession, open_emulated
 
 #: bump when the bundle's layout changes, so cached bundles are written again
-BUNDLE_VERSION = 2
+BUNDLE_VERSION = 3
 #: the folder of the IP's weights in a bundle (hls4ml's C simulation reads them at run time)
 WEIGHTS = "weights"
 
@@ -64,11 +65,14 @@ def write_bundle(
     class_names: tuple[str, ...],
     provenance: dict[str, Any],
     *,
-    buffer_frames: int | None = None,
+    ip: dict[str, Any] | None = None,
 ) -> Path:
     """Write an emulation bundle of ``block_design`` (its compiled hls4ml ``project``) into the
-    empty folder ``folder``. The reference scores are hls4ml's own ``predict`` on ``x``;
-    ``buffer_frames``, if given, is the design's DMA buffer size for the driver."""
+    empty folder ``folder``. The reference scores are hls4ml's own ``predict`` on ``x``.
+
+    ``ip``: the IP's cycles per frame and latency (:func:`pynq_ia.estimate.ip_timing`); with
+    them the manifest also says how many frames the driver sends per transfer: the knee of the
+    board model (:func:`pynq_ia.board.performance.knee`)."""
     if project.words is None:
         raise ValueError(f"{block_design.design}: the hls4ml project has no compiled word runner")
     folder = Path(folder)
@@ -95,13 +99,17 @@ def write_bundle(
             "address_range": hex(dma.address_range),
             "parameters": dma.hwh_parameters(),
         },
-        **({"driver": {"buffer_frames": int(buffer_frames)}} if buffer_frames else {}),
+        "fclk0_mhz": block_design.fclk0_mhz,
         "ip_library": library,
         "weights": WEIGHTS,
         "platform": f"{sys.platform} {platform.machine()} (the C-simulation library)",
         "source": provenance,
         "sha256": {path.relative_to(folder).as_posix(): sha256_file(path) for path in files},
     }
+    if ip:
+        manifest["ip"] = ip
+        manifest["driver"] = {"buffer_frames": performance.chunk_frames(manifest,
+                                                                        dma.max_transfer_bytes)}
     artifacts.write_json(folder / MANIFEST, manifest)
     return folder
 
@@ -117,7 +125,7 @@ def emulation_bundle(name: str, *, profile=None) -> Path:
     Loads (or trains) the QKeras model and compiles its hls4ml project through the artifact
     cache, exactly as chapter 4 does; the test frames are the dataset's test set.
     """
-    from pynq_ia import convert, data, designs, training
+    from pynq_ia import convert, data, designs, estimate, training
     from pynq_ia.blockdesign import describe
     from pynq_ia.profile import active_profile
 
@@ -126,6 +134,8 @@ def emulation_bundle(name: str, *, profile=None) -> Path:
     dataset = data.load_dataset(design.task, profile)
     model = training.trained_model(name, "qkeras", dataset, profile=profile)
     project = convert.hls_project(name, model, profile=profile.name)
+    ip = estimate.ip_timing(estimate.recorded_resources(project, model, profile=profile.name),
+                            design)
     provenance = {
         "model_fingerprint": artifacts.load_metrics(name, profile=profile.name)["qkeras"][
             "fingerprint"],
@@ -135,13 +145,14 @@ def emulation_bundle(name: str, *, profile=None) -> Path:
         "profile": profile.name,
         "test_frames": len(dataset.y_test),
     }
-    inputs = {"bundle_version": BUNDLE_VERSION, "source": provenance,
-              "buffer_frames": design.dma_buffer_frames,
+    # the board model chooses the transfer size: a change of the model writes the bundle again
+    inputs = {"bundle_version": BUNDLE_VERSION, "source": provenance, "ip": ip,
+              "board_model": artifacts.sha256_file(performance.__file__),
               "project": artifacts.read_json(project.directory / artifacts.RECORD)["key"]}
 
     def write(folder: Path) -> None:
         write_bundle(folder, describe(design), project, dataset.x_test, dataset.y_test,
-                     dataset.class_names, provenance, buffer_frames=design.dma_buffer_frames)
+                     dataset.class_names, provenance, ip=ip)
 
     return artifacts.cached(bundle_folder(profile.name), name, inputs, write)
 

@@ -13,6 +13,7 @@ from the rule4ml estimator, always labelled with where the numbers come from.
 
 from __future__ import annotations
 
+import math
 import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -27,8 +28,6 @@ VIVADO_REPORT = "Vivado HLS report"
 RULE4ML_ESTIMATE = "estimate (rule4ml)"
 REFERENCE = "reference (original PYNQ_IA project, Vivado 2020.1)"
 
-#: the original project's measured DMA cost per frame on the board (10,000-frame transfers)
-ORIGINAL_LATENCY_US_PER_FRAME = 59.0
 
 
 @dataclass
@@ -58,6 +57,80 @@ class ResourceReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "share_percent": self.share(), "latency_us": self.latency_us}
+
+
+def ip_timing(report: ResourceReport, design) -> dict[str, Any]:
+    """What the board model needs of an IP, for a design's manifest: its cycles per frame behind
+    the DMA, its latency and where they come from.
+
+    A Vivado HLS report of the project is the AXI wrapper's own (its top function is
+    ``<model>_axi``): its interval is the cycles per frame. Without one:
+
+    - io_parallel: rule4ml estimates the network alone; hls4ml's wrapper adds its input and
+      output loops one after the other (:func:`pynq_ia.board.performance.io_parallel_cycles`);
+    - io_stream: rule4ml has not learned convolutions (chapter 5), so the cycles are counted
+      from hls4ml's templates instead (:func:`stream_cycles`).
+    """
+    from pynq_ia.board.performance import io_parallel_cycles
+
+    if report.source == VIVADO_REPORT:
+        return {"cycles_per_frame": float(report.interval_cycles),
+                "latency_cycles": float(report.latency_cycles), "source": report.source}
+    if design.hls.io_type == "io_parallel":
+        latency = math.ceil(report.latency_cycles)
+        return {"cycles_per_frame": float(io_parallel_cycles(design.n_in, design.n_out, latency)),
+                "latency_cycles": float(latency), "source": report.source}
+    interval, latency = stream_cycles(design)
+    return {"cycles_per_frame": float(interval), "latency_cycles": float(latency),
+            "source": STREAM_COUNT}
+
+
+#: where the cycles of an io_stream design come from when no Vivado report is here
+STREAM_COUNT = "counted from hls4ml's io_stream templates"
+
+
+def stream_cycles(design) -> tuple[int, int]:
+    """An io_stream network's cycles per frame and latency, from hls4ml's templates: a
+    convolution or pooling layer reads one pixel per ``reuse_factor`` cycles
+    (``#pragma HLS PIPELINE II=CONFIG_T::reuse_factor`` in ``nnet_conv2d_stream.h``, II=1 in
+    ``nnet_pooling_stream.h``), and DATAFLOW overlaps the layers, so the slowest layer's pixels
+    set the interval; the latency is at most their sum. Dense and activation layers of the
+    stream take one array per cycle (they add no more than their pixels)."""
+    model = design.build("float")
+    loops = []
+    for layer in model.layers:
+        kind = type(layer).__name__
+        if kind in ("Conv2D", "QConv2D", "MaxPooling2D", "AveragePooling2D"):
+            height, width = layer.input_shape[1:3]
+            reuse = design.hls.reuse_factor if "Conv" in kind else 1
+            loops.append(int(height) * int(width) * reuse)
+    if not loops:
+        raise ValueError(f"{design.name}: no streamed image layer to count")
+    return max(max(loops), design.n_in, design.n_out), sum(loops)
+
+
+#: what a zero weight costs in each hls4ml strategy (hls4ml 1.3.0's templates), and the source
+ZERO_WEIGHTS = {
+    "Latency": (
+        "nothing: the weights are constants in a fully unrolled product, hls4ml counts the zeros "
+        "out of its multiplier budget and synthesis drops products by a constant zero",
+        "nnet_dense_latency.h (function_instantiate, ALLOCATION limit=multiplier_limit); "
+        "multiplier_limit = n_in*n_out/R - n_zeros/R in backends/vivado/passes/core_templates.py",
+    ),
+    "Resource": (
+        "a multiplier cycle like any other weight: the weights sit in a ROM and every product is "
+        "computed (hls4ml's compressed dense, Compression: True, fails to convert in 1.3.0)",
+        "nnet_dense_resource.h (RESOURCE core=ROM_nP_BRAM when R > 1; no test of the weight); "
+        "KeyError 'dense_function' for Compression in hls4ml 1.3.0",
+    ),
+}
+
+
+def zero_weight_cost(strategy: str) -> tuple[str, str]:
+    """What a pruned (zero) weight costs in hardware under an hls4ml strategy, and where that
+    is written."""
+    key = "Resource" if strategy.lower() == "resource" else "Latency"
+    return ZERO_WEIGHTS[key]
 
 
 def vivado_hls_available() -> bool:
@@ -188,6 +261,23 @@ def resources(project, model) -> ResourceReport:
     if vivado_hls_available():
         return synthesize(project)
     return _estimate_for(project, model, (project.settings.reuse_factor,))[0]
+
+
+def recorded_resources(project, model, *, profile: str | None = None) -> ResourceReport:
+    """The design's resources as chapter 5 recorded them in its metrics, or :func:`resources`
+    now (and recorded) when it has not, or recorded them for other settings."""
+    from pynq_ia import artifacts
+
+    recorded = artifacts.load_metrics(project.name, profile=profile).get("resources")
+    fields = {f for f in ResourceReport.__dataclass_fields__}
+    if recorded and recorded.get("settings", {}).get("reuse_factor") in (
+        None, project.settings.reuse_factor
+    ) and recorded.get("source") == (VIVADO_REPORT if vivado_hls_available()
+                                     else RULE4ML_ESTIMATE):
+        return ResourceReport(**{k: v for k, v in recorded.items() if k in fields})
+    report = resources(project, model)
+    artifacts.update_metrics(project.name, "resources", report.as_dict(), profile=profile)
+    return report
 
 
 def reuse_sweep(project, model, reuse_factors: tuple[int, ...]) -> list[ResourceReport]:

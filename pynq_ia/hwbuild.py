@@ -26,8 +26,17 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-from pynq_ia import artifacts, blockdesign, convert, designs, environment, training
-from pynq_ia.board import overlays
+from pynq_ia import (
+    artifacts,
+    blockdesign,
+    convert,
+    designs,
+    environment,
+    estimate,
+    training,
+    vivado_reports,
+)
+from pynq_ia.board import overlays, performance
 from pynq_ia.board.overlays import OverlayError, sha256_file
 
 HW_BUILDS = artifacts.REPO_ROOT / "hw_builds"
@@ -169,6 +178,11 @@ def build(design: str, *, jobs: int = 2) -> dict[str, Any]:
         raise HardwareBuildError(f"Vivado failed to build {design}: see {work / 'vivado.log'}")
     bit, hwh = overlay_files(design)
     blockdesign.assert_consistent(compare_hwh(hwh, bd))
+    reports = [folder / bd.timing_report, folder / bd.utilization_report]
+    post_route = vivado_reports.read_reports(*reports)
+    if not post_route["timing"]["met"]:  # the Tcl stops first; a report edited since would not
+        raise HardwareBuildError(f"{design} misses timing: {post_route['timing']}")
+    hls = estimate.report_from_project(project.directory, design, project.settings.clock_period)
     model_file = training.model_path(design, "qkeras")
     manifest = {
         "design": design,
@@ -182,13 +196,26 @@ def build(design: str, *, jobs: int = 2) -> dict[str, Any]:
             "python": platform.python_version(),
         },
         "clock_period_ns": project.settings.clock_period,
+        "fclk0_mhz": bd.fclk0_mhz,
+        "post_route": post_route,
         "io": bd.io(),
-        "driver": {"buffer_frames": designs.design(design).dma_buffer_frames},
         "dma": {"base_address": hex(bd.dma.base_address), **bd.dma.tcl_config()},
-        "sha256": {bit.name: sha256_file(bit), hwh.name: sha256_file(hwh)},
+        "sha256": {path.name: sha256_file(path) for path in (bit, hwh, *reports)},
+        "ip": estimate.ip_timing(hls, designs.design(design)),
     }
+    manifest["driver"] = {"buffer_frames": performance.chunk_frames(manifest,
+                                                                    bd.dma.max_transfer_bytes)}
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")
     return manifest
+
+
+def post_route(design: str) -> dict[str, Any] | None:
+    """The routed timing and utilization of the design's verified overlay (Vivado's reports, as
+    its manifest records them), or None when no overlay is built here."""
+    try:
+        return verify_overlay(design).get("post_route")
+    except OverlayError:
+        return None
 
 
 def verify(design: str) -> list[blockdesign.Check]:

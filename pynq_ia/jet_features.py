@@ -19,7 +19,8 @@ and the features are the ratios
 ==================  =====================================  ==================================
 feature             definition                             tells apart
 ==================  =====================================  ==================================
-``c1_b{0,1,2}``     ``e2(b)``                              broad (gluon) vs narrow jets
+``c1_b0``           ``e2(0) = (1 - sum_i z_i^2) / 2``      how pT is shared (no angle in it)
+``c1_b{1,2}``       ``e2(b)``                              broad (gluon) vs narrow jets
 ``c2_b{1,2}``       ``e3(b) / e2(b)^2``                    two prongs vs one
 ``d2_b{1,2}``       ``e3(b) / e2(b)^3``                    two prongs vs one (W, Z vs q, g)
 ``d2_a1_b{1,2}``    ``e3(1) / e2(b)^(3/b)``                D2 with separate angular exponents

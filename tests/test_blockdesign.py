@@ -196,3 +196,64 @@ def test_emulation_package(tmp_path):
     assert not [n for n in names if ".copy" in n]  # no worker copies of the IP libraries
     metadata = next(n for n in names if n.endswith("entry_points.txt"))
     assert "pynq_ia = pynq_ia.board.notebooks" in zipfile.ZipFile(wheel).read(metadata).decode()
+
+
+def _built_overlay(tmp_path, *, wns: float, dsp: int):
+    """An overlay folder as `make -C hw_builds jet_dnn` leaves it: .bit, .hwh, the two routed
+    reports (in Vivado's layout) and a manifest naming all four with their sha256."""
+    import json
+
+    from vivado_fixtures import timing_report, utilization_report
+
+    from pynq_ia import vivado_reports
+    from pynq_ia.board.overlays import sha256_file
+
+    folder, d = tmp_path / "jet_dnn", hwbuild.block_design("jet_dnn")
+    folder.mkdir()
+    (folder / "jet_dnn.bit").write_bytes(b"\x00\x09\x0f\xf0" * 64)  # written by the test
+    (folder / "jet_dnn.hwh").write_text("<EDKSYSTEM/>")
+    (folder / d.timing_report).write_text(timing_report(wns=wns))
+    (folder / d.utilization_report).write_text(utilization_report(dsp=dsp))
+    post_route = vivado_reports.read_reports(folder / d.timing_report,
+                                             folder / d.utilization_report)
+    files = ["jet_dnn.bit", "jet_dnn.hwh", d.timing_report, d.utilization_report]
+    manifest = {"design": "jet_dnn", "kind": "overlay", "io": d.io(), "post_route": post_route,
+                "sha256": {name: sha256_file(folder / name) for name in files}}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return folder
+
+
+def test_a_built_overlays_post_route_figures_reach_the_tables(tmp_path, monkeypatch):
+    from pynq_ia import estimate, results
+
+    folder = _built_overlay(tmp_path, wns=0.25, dsp=33)
+    monkeypatch.setattr(hwbuild, "HW_BUILDS", tmp_path)
+    post_route = hwbuild.post_route("jet_dnn")
+    assert post_route["timing"]["met"] and post_route["utilization"]["DSP"]["used"] == 33
+    assert post_route["timing"]["fmax_mhz"] == pytest.approx(1000 / 9.75, abs=1e-3)
+    shares = {"BRAM_18K": 1.0, "DSP": 2.0, "FF": 3.0, "LUT": 4.0}
+    metrics = {"jet_dnn": {"resources": {"share_percent": shares, "latency_us": 0.1,
+                                         "source": estimate.RULE4ML_ESTIMATE}}}
+    table = results.resource_table(metrics)
+    assert table.loc["jet_dnn (overlay)", "DSP [%]"] == round(100 * 33 / 220, 1)
+    assert "Vivado (post-route)" in table.loc["jet_dnn (overlay)", "source"]
+    # a report changed since the build: the overlay no longer matches its manifest
+    (folder / hwbuild.block_design("jet_dnn").timing_report).write_text("edited")
+    assert hwbuild.post_route("jet_dnn") is None
+    assert "jet_dnn (overlay)" not in results.resource_table(metrics).index
+
+
+def test_the_tcl_refuses_a_bitstream_that_misses_timing_and_the_check_says_so():
+    d = hwbuild.block_design("jet_dnn")
+    tcl = blockdesign.write_tcl(d)
+    checks = {c.what: c for c in blockdesign.check_tcl(tcl, d)}
+    assert checks["no bitstream copied unless setup and hold slack >= 0"].ok
+    assert checks["routed timing and utilization reported"].ok
+    # the gate moved after the copy, or a report missing: the checks fail
+    gate = tcl[tcl.index("set wns"):tcl.index("# the overlay: bitstream")]
+    late = tcl.replace(gate, "") + gate
+    assert not {c.what: c for c in blockdesign.check_tcl(late, d)}[
+        "no bitstream copied unless setup and hold slack >= 0"].ok
+    no_report = tcl.replace("report_utilization -file", "# report_utilization -file")
+    assert not {c.what: c for c in blockdesign.check_tcl(no_report, d)}[
+        "routed timing and utilization reported"].ok

@@ -143,4 +143,41 @@ def test_rule4ml_estimates_are_labelled_and_plausible():
 def test_reference_figures_are_the_original_projects():
     reference = designs.design("jet_dnn").references["FPGA implementation"]
     assert reference == {"BRAM_18K": 3, "DSP": 87, "FF": 17, "LUT": 34}
-    assert estimate.ORIGINAL_LATENCY_US_PER_FRAME == 59.0
+
+
+@pytest.mark.parametrize(("source", "io_type", "expected"), [
+    # a Vivado HLS report of the AXI wrapper: its interval is the cycles per frame
+    (estimate.VIVADO_REPORT, "io_parallel", 95),
+    # an estimate of the network: io_parallel's wrapper adds its loops one after the other
+    (estimate.RULE4ML_ESTIMATE, "io_parallel", 16 + 55 + 5 + 19),
+])
+def test_the_ips_cycles_per_frame_follow_its_wrapper(source, io_type, expected):
+    from dataclasses import replace
+
+    report = estimate.ResourceReport("jet_dnn", source, 1, 1, 1, 1, latency_cycles=55,
+                                     interval_cycles=95 if source == estimate.VIVADO_REPORT
+                                     else 40)
+    design = designs.design("jet_dnn")
+    design = replace(design, hls=replace(design.hls, io_type=io_type))
+    timing = estimate.ip_timing(report, design)
+    assert timing["cycles_per_frame"] == expected and timing["source"] == source
+    # the fabric's ceiling at 100 MHz
+    assert 100e6 / timing["cycles_per_frame"] == pytest.approx(100e6 / expected)
+
+
+def test_zero_weights_cost_nothing_only_in_the_latency_strategy():
+    latency, resource = (estimate.zero_weight_cost(s)[0] for s in ("Latency", "Resource"))
+    assert latency.startswith("nothing") and "ROM" in resource and "every product" in resource
+    assert designs.design("mnist_dnn").hls.strategy == "Resource"  # the course's case of it
+
+
+def test_an_io_stream_design_is_counted_from_the_templates():
+    """The CNN: its first convolution reads 28 x 28 pixels, one per cycle at reuse factor 1;
+    DATAFLOW overlaps the layers, so those set the interval; the latency is at most the sum."""
+    cnn = designs.design("mnist_cnn")
+    report = estimate.ResourceReport("mnist_cnn", estimate.RULE4ML_ESTIMATE, 1, 1, 1, 1,
+                                     latency_cycles=264_129.6, interval_cycles=159_562.4)
+    timing = estimate.ip_timing(report, cnn)
+    assert timing["cycles_per_frame"] == 28 * 28 and timing["source"] == estimate.STREAM_COUNT
+    # conv1 28x28, pool1 26x26, conv2 13x13, pool2 11x11, conv3 5x5
+    assert timing["latency_cycles"] == 784 + 676 + 169 + 121 + 25

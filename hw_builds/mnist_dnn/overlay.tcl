@@ -55,8 +55,19 @@ if {[get_property PROGRESS [get_runs impl_1]] != "100%"} {
     error "implementation of mnist_dnn failed: see vivado_project/mnist_dnn_overlay.runs/impl_1"
 }
 
-# the overlay: bitstream and hardware handoff, named as PYNQ expects (same base name)
+# the routed design's timing and utilization, kept beside the overlay; a bitstream that misses
+# timing (negative worst setup or hold slack) computes wrong values at its clock: no overlay
 file mkdir $out_dir
+open_run impl_1
+report_timing_summary -max_paths 10 -file [file join $out_dir mnist_dnn_timing_summary_routed.rpt]
+report_utilization -file [file join $out_dir mnist_dnn_utilization_routed.rpt]
+set wns [get_property SLACK [get_timing_paths -setup -max_paths 1 -nworst 1]]
+set whs [get_property SLACK [get_timing_paths -hold -max_paths 1 -nworst 1]]
+if {$wns eq "" || $whs eq "" || $wns < 0 || $whs < 0} {
+    error "mnist_dnn misses timing at 100 MHz: WNS '$wns' ns, WHS '$whs' ns (see mnist_dnn_timing_summary_routed.rpt); no bitstream is copied"
+}
+
+# the overlay: bitstream and hardware handoff, named as PYNQ expects (same base name)
 file copy -force [glob ./vivado_project/mnist_dnn_overlay.runs/impl_1/*.bit] [file join $out_dir mnist_dnn.bit]
 # (.srcs up to Vivado 2020.1, .gen from 2020.2 on)
 file copy -force [lindex [glob ./vivado_project/mnist_dnn_overlay.*/sources_1/bd/mnist_dnn/hw_handoff/mnist_dnn.hwh] 0] [file join $out_dir mnist_dnn.hwh]

@@ -36,6 +36,75 @@ def batch_sweep(rows_by_design: dict[str, list[dict]], *, label: str):
     return fig
 
 
+def board_model(fitted, held_out, *, label: str):
+    """Published board runs against the board model: time per frame against frames per call.
+
+    ``fitted``: (run, host) pairs, each run drawn with the host fitted on it; ``held_out``:
+    (run, host) pairs drawn with a host fitted on the *other* source. Measured points as
+    markers, the model as lines; the lower panel is each point's relative error.
+    """
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from pynq_ia.board import performance
+
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 6.4), sharex=True,
+                                      gridspec_kw={"height_ratios": [2, 1]})
+    colours = plt.get_cmap("tab10").colors
+    for index, (run, host, style) in enumerate(
+        [(r, h, "fit") for r, h in fitted] + [(r, h, "held out") for r, h in held_out]
+    ):
+        colour = colours[index % len(colours)]
+        frames = np.array(run.frames, dtype=float)
+        measured = np.array(run.seconds) / frames
+        grid = np.unique(np.geomspace(frames.min(), frames.max(), 60).round())
+        fabric, driver = performance.run_fabric(run), performance.DRIVERS[run.driver]
+        model = [performance.predict(fabric, driver, host, int(n)).total / n for n in grid]
+        name = f"{run.name}: {style}"
+        top.plot(frames, 1e6 * measured, "o", color=colour, ms=3.5, label=f"{name} (measured)")
+        top.plot(grid, 1e6 * np.array(model), "-" if style == "fit" else "--", color=colour,
+                 label=f"{name} (model)")
+        errors = performance.relative_errors(run, host)
+        bottom.plot(frames, 100 * errors, "o" if style == "fit" else "x", color=colour, ms=4)
+    top.set_xscale("log")
+    top.set_yscale("log")
+    top.set_ylabel("µs per frame")
+    top.legend(frameon=False, fontsize=7.5, loc="upper right")
+    top.set_title("Published PYNQ-Z2 runs (points) and the board model (lines)", loc="left",
+                  fontsize=10.5)
+    bottom.axhline(0, color="0.6", lw=0.8)
+    for limit in (-15, 15):
+        bottom.axhline(limit, color="0.8", lw=0.8, ls=":")
+    bottom.set_xscale("log")
+    bottom.set_xlabel("frames per predict() call")
+    bottom.set_ylabel("model - measured [%]")
+    stamp(fig, label)
+    fig.tight_layout()
+    return fig
+
+
+def time_split(predictions: dict[str, dict[str, float]], *, label: str):
+    """Stacked bars: where one frame's time goes (µs), one bar per design and word format."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    names = list(predictions)
+    parts = list(next(iter(predictions.values())))
+    fig, ax = plt.subplots(figsize=(11, 3.6))
+    bottom = np.zeros(len(names))
+    for part, colour in zip(parts, plt.get_cmap("tab10").colors, strict=False):
+        values = np.array([predictions[name][part] for name in names])
+        ax.bar(names, values, bottom=bottom, label=part, color=colour)
+        bottom += values
+    ax.set_ylabel("µs per frame (batches of 100,000)")
+    ax.tick_params(axis="x", labelsize=8.5)
+    ax.legend(frameon=False, fontsize=8.5)
+    ax.set_title("Where a frame's time goes on the board", loc="left", fontsize=10.5)
+    stamp(fig, label)
+    fig.tight_layout()
+    return fig
+
+
 #: the course's stages in flow order: (key, title, tools, chapter, where it runs)
 COURSE_STAGES = (
     ("datasets", "Data", "MNIST, jets", "1", "host"),

@@ -81,6 +81,10 @@ def _manifest_problem(manifest: Any, kind: str | None) -> str | None:
     frames = driver.get("buffer_frames", 1) if isinstance(driver, dict) else None
     if not isinstance(frames, int) or isinstance(frames, bool) or frames < 1:
         return f"driver.buffer_frames is {frames!r}, not a positive integer"
+    ip = manifest.get("ip", {"cycles_per_frame": 1})
+    cycles = ip.get("cycles_per_frame") if isinstance(ip, dict) else None
+    if not isinstance(cycles, int | float) or isinstance(cycles, bool) or not cycles > 0:
+        return f"ip.cycles_per_frame is {cycles!r}, not a positive number"
     sha256 = manifest.get("sha256")
     if not isinstance(sha256, dict) or not sha256:
         return "has no 'sha256' section"

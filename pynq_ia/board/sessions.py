@@ -40,6 +40,8 @@ class DesignSession:
     class_names: tuple[str, ...]
     reference_scores: np.ndarray
     fidelity: str  # "board" or "emulation"
+    #: the design's manifest (frame sizes, words, clock, the IP's cycles, checksums)
+    manifest: dict[str, Any]
 
 
 def load_session_data(folder: Path, manifest: dict[str, Any], driver, *, fidelity: str):
@@ -54,7 +56,8 @@ def load_session_data(folder: Path, manifest: dict[str, Any], driver, *, fidelit
             f"{path}: test frames {x.shape} and scores {scores.shape} do not fit the design's "
             f"{io['n_in']} -> {io['n_out']} values per frame"
         )
-    return DesignSession(manifest["design"], driver, x, y, class_names, scores, fidelity)
+    return DesignSession(manifest["design"], driver, x, y, class_names, scores, fidelity,
+                         manifest)
 
 
 def _driver_options(manifest: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
