@@ -168,18 +168,26 @@ def quantized_kernels(model) -> dict[str, np.ndarray]:
 
 def activation_saturation(model, x: np.ndarray) -> list[dict[str, Any]]:
     """Per quantized ReLU of a QKeras model: its range and the share of outputs at its top
-    value on inputs ``x`` (those would have been larger: the range clipped them)."""
+    value on inputs ``x`` (those would have been larger: the range clipped them).
+
+    The layers are applied one after the other (every course design is a single chain), not
+    through ``keras.Model(model.input, layer.output)``: after ``strip_pruning`` the layers
+    also belong to the pruned model's graph, and ``layer.output`` may point there.
+    """
     from tensorflow import keras
 
     rows = []
+    values = x
     for layer in model.layers:
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
+        values = layer(values, training=False)
         quantizer = getattr(layer, "quantizer", None)
         if quantizer is None or not hasattr(quantizer, "integer"):
             continue
         bits, integer = int(quantizer.bits), int(quantizer.integer)
         top = 2.0**integer - 2.0 ** (integer - bits)
-        outputs = keras.Model(model.input, layer.output)(x, training=False).numpy()
         rows.append({"layer": layer.name, "quantizer": str(quantizer),
                      "range": f"[0, {top:g}]",
-                     "saturated": float(np.mean(outputs >= top))})
+                     "saturated": float(np.mean(np.asarray(values) >= top))})
     return rows

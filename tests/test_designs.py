@@ -170,6 +170,11 @@ def test_pruning_reaches_its_target_and_strip_keeps_zeros():
     report = compress.sparsity_report(result.model)
     assert compress.total_sparsity(report) == pytest.approx(0.6, abs=0.02)
     assert [row["layer"] for row in report] == ["fc1", "fc2", "fc3", "output"]
+    # A freshly stripped model (its layers also belong to the pruned graph) can still be
+    # probed layer by layer: this failed in CI when the chapter trained instead of loading.
+    saturation = compress.activation_saturation(result.model, x[:100])
+    assert [row["layer"] for row in saturation] == ["relu1", "relu2", "relu3"]
+    assert all(0.0 <= row["saturated"] <= 1.0 for row in saturation)
 
 
 def test_accuracy_floors():
