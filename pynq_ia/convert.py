@@ -194,13 +194,20 @@ def hls_project(
             "hls4ml": Path(hls_model._top_function_lib._name).relative_to(folder).as_posix(),
             "word_runner": words.library_path.relative_to(folder).as_posix(),
             "seconds": seconds,
+            "compiled_in": str(folder.resolve()),
         })
         built.update(hls_model=hls_model, words=words)
 
     directory.parent.mkdir(parents=True, exist_ok=True)
-    entry = artifacts.cached(directory.parent, directory.name,
-                             project_inputs(name, model, settings, trace=trace), build)
+    inputs = project_inputs(name, model, settings, trace=trace)
+    entry = artifacts.cached(directory.parent, directory.name, inputs, build)
     stamp = artifacts.read_json(entry / PROJECT_STAMP)
+    if not built and stamp.get("compiled_in") != str(entry.resolve()):
+        # hls4ml's library reads its weights from the folder it was compiled in (its
+        # build_lib.sh bakes WEIGHTS_DIR in): a cache moved with its checkout compiles again
+        print(f"{artifacts.display_path(entry)} was compiled in another folder: compiling again")
+        entry = artifacts.cached(directory.parent, directory.name, inputs, build, rebuild=True)
+        stamp = artifacts.read_json(entry / PROJECT_STAMP)
     if built:
         return HLSProject(name, built["hls_model"], settings, entry, stamp["seconds"],
                           built["words"])

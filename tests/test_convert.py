@@ -231,9 +231,21 @@ def test_a_compiled_project_is_reused_without_compiling(tmp_path, monkeypatch):
     np.testing.assert_array_equal(again.hls4ml_predict(x), first.hls4ml_predict(x))
     # other weights are another project: it must compile (and here, cannot)
     fc1 = model.get_layer("fc1")
-    fc1.set_weights([w * 0.5 for w in fc1.get_weights()])
+    weights = fc1.get_weights()
+    fc1.set_weights([w * 0.5 for w in weights])
     with pytest.raises(Exception):  # noqa: B017 - hls4ml's build script fails its own way
         convert.hls_project("jet_dnn", model, directory=tmp_path / "project")
+    # the cache moved with its checkout: hls4ml's library would read its weights from the old
+    # folder (build_lib.sh bakes WEIGHTS_DIR in), so the project compiles again, same bits
+    monkeypatch.undo()
+    fc1.set_weights(weights)
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    for part in ("project", ".builds"):
+        (tmp_path / part).rename(moved / part)
+    there = convert.hls_project("jet_dnn", model, directory=moved / "project")
+    assert not there.from_cache
+    np.testing.assert_array_equal(there.hls4ml_predict(x), first.hls4ml_predict(x))
 
 
 @pytest.mark.slow
