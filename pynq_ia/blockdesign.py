@@ -120,6 +120,10 @@ class BlockDesign:
     hp_port: str = "S_AXI_HP0"
     gp_port: str = "M_AXI_GP0"
     interrupts: tuple[str, ...] = field(default_factory=tuple)
+    #: the IP's ap_rst_n is the AND of the system reset and the DMA's stream-side reset outputs
+    #: (PG021: mm2s_prmry_reset_out_n, s2mm_prmry_reset_out_n), so the DMA's soft reset, which
+    #: the driver issues after a fault, also clears a partial frame the IP holds
+    ip_reset_by_dma: bool = True
 
     @property
     def fclk0_period_ns(self) -> float:
@@ -218,6 +222,7 @@ connect_bd_intf_net [get_bd_intf_pins {dma}/M_AXIS_MM2S] [get_bd_intf_pins {ip}/
 connect_bd_intf_net [get_bd_intf_pins {ip}/out_r] [get_bd_intf_pins {dma}/S_AXIS_S2MM]
 apply_bd_automation -rule xilinx.com:bd_rule:clkrst -config {{Clk {{{clock}}} Freq {{{design.fclk0_mhz:g}}} Ref_Clk0 {{}} Ref_Clk1 {{}} Ref_Clk2 {{}}}} [get_bd_pins {ip}/ap_clk]
 
+{_ip_reset_tcl(design)}
 # every slave gets an address (batch runs do not always), then the DMA's registers go where
 # the driver expects them
 assign_bd_address
@@ -251,6 +256,33 @@ if {{$wns eq "" || $whs eq "" || $wns < 0 || $whs < 0}} {{
 file copy -force [glob ./vivado_project/{d}_overlay.runs/impl_1/*.bit] [file join $out_dir {d}.bit]
 # (.srcs up to Vivado 2020.1, .gen from 2020.2 on)
 file copy -force [lindex [glob ./vivado_project/{d}_overlay.*/sources_1/bd/{d}/hw_handoff/{d}.hwh] 0] [file join $out_dir {d}.hwh]
+"""
+
+
+#: the cells that make the IP's reset: the three active-low resets side by side, then ANDed
+IP_RESET_CONCAT, IP_RESET_AND = "ip_resets", "ip_reset"
+
+
+def _ip_reset_tcl(design: BlockDesign) -> str:
+    """Tcl that drives the IP's ap_rst_n from the system reset AND the DMA's stream resets."""
+    if not design.ip_reset_by_dma:
+        return ""
+    dma, ip = design.dma.name, design.ip.cell
+    return f"""\
+# the IP's reset: the system's (as the automation wired it) AND the DMA's stream-side resets
+# (PG021: mm2s/s2mm_prmry_reset_out_n, active low), so the DMA's soft reset, which the driver
+# issues after a fault, also clears a partial frame the IP holds
+set system_reset [get_bd_pins -of_objects [get_bd_nets -of_objects [get_bd_pins {ip}/ap_rst_n]] -filter {{DIR == O}}]
+disconnect_bd_net [get_bd_nets -of_objects [get_bd_pins {ip}/ap_rst_n]] [get_bd_pins {ip}/ap_rst_n]
+create_bd_cell -type ip -vlnv xilinx.com:ip:xlconcat:2.1 {IP_RESET_CONCAT}
+set_property -dict [list CONFIG.NUM_PORTS {{3}}] [get_bd_cells {IP_RESET_CONCAT}]
+create_bd_cell -type ip -vlnv xilinx.com:ip:util_reduced_logic:2.0 {IP_RESET_AND}
+set_property -dict [list CONFIG.C_OPERATION {{and}} CONFIG.C_SIZE {{3}}] [get_bd_cells {IP_RESET_AND}]
+connect_bd_net $system_reset [get_bd_pins {IP_RESET_CONCAT}/In0]
+connect_bd_net [get_bd_pins {dma}/mm2s_prmry_reset_out_n] [get_bd_pins {IP_RESET_CONCAT}/In1]
+connect_bd_net [get_bd_pins {dma}/s2mm_prmry_reset_out_n] [get_bd_pins {IP_RESET_CONCAT}/In2]
+connect_bd_net [get_bd_pins {IP_RESET_CONCAT}/dout] [get_bd_pins {IP_RESET_AND}/Op1]
+connect_bd_net [get_bd_pins {IP_RESET_AND}/Res] [get_bd_pins {ip}/ap_rst_n]
 """
 
 
@@ -343,6 +375,8 @@ def check_tcl(tcl: str, design: BlockDesign, hls_project: Path | None = None) ->
         ),
         Check("stream DMA -> IP", "1", str(int(f"{design.ip.cell}/in_r" in tcl))),
         Check("stream IP -> DMA", "1", str(int(f"{design.ip.cell}/out_r" in tcl))),
+        Check("IP reset by the system AND the DMA's stream resets",
+              str(design.ip_reset_by_dma), str(_ip_reset_wired(tcl, design))),
         Check("routed timing and utilization reported", "True",
               str(_command(tcl, f"report_timing_summary -max_paths 10 -file "
                                 f"[file join $out_dir {design.timing_report}]")
@@ -374,6 +408,22 @@ def check_tcl(tcl: str, design: BlockDesign, hls_project: Path | None = None) ->
             ),
         ]
     return checks
+
+
+def _ip_reset_wired(tcl: str, design: BlockDesign) -> bool:
+    """The Tcl ANDs the system reset and both DMA stream resets into the IP's ap_rst_n."""
+    dma, ip = design.dma.name, design.ip.cell
+    needed = [
+        f"connect_bd_net $system_reset [get_bd_pins {IP_RESET_CONCAT}/In0]",
+        f"connect_bd_net [get_bd_pins {dma}/mm2s_prmry_reset_out_n] "
+        f"[get_bd_pins {IP_RESET_CONCAT}/In1]",
+        f"connect_bd_net [get_bd_pins {dma}/s2mm_prmry_reset_out_n] "
+        f"[get_bd_pins {IP_RESET_CONCAT}/In2]",
+        f"set_property -dict [list CONFIG.C_OPERATION {{and}} CONFIG.C_SIZE {{3}}] "
+        f"[get_bd_cells {IP_RESET_AND}]",
+        f"connect_bd_net [get_bd_pins {IP_RESET_AND}/Res] [get_bd_pins {ip}/ap_rst_n]",
+    ]
+    return all(_command(tcl, line) for line in needed)
 
 
 def _command(tcl: str, command: str) -> bool:

@@ -208,6 +208,12 @@ def mnist_file() -> tuple[Path, str]:
         for candidate in (local / "mnist" / "mnist.npz", local / "mnist.npz"):
             if candidate.is_file():
                 return candidate, "local copy"
+            if candidate.exists():  # a folder (an unpacked archive?), a device, ...
+                kind = "a directory" if candidate.is_dir() else "not a regular file"
+                raise DatasetUnavailable(
+                    f"{display(candidate)} is {kind}, not Keras' mnist.npz file. It should be "
+                    f"{MNIST_EXPECTED}. {_mnist_fix(candidate)}"
+                )
     path, _ = cached_dataset("mnist", {"url": MNIST_URL, "arrays": MNIST_SHA256}, _download_mnist)
     return path, "download"
 

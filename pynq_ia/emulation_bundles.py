@@ -35,7 +35,7 @@ from pynq_ia.board.overlays import MANIFEST, TEST_DATA, sha256_file
 from pynq_ia.board.sessions import DesignSession, open_emulated
 
 #: bump when the bundle's layout changes, so cached bundles are written again
-BUNDLE_VERSION = 3
+BUNDLE_VERSION = 4
 #: the folder of the IP's weights in a bundle (hls4ml's C simulation reads them at run time)
 WEIGHTS = "weights"
 
@@ -50,10 +50,12 @@ def emulated_driver(block_design, runner, **driver_options):
     from pynq_ia.board.driver import NeuralNetworkOverlay
 
     name = f"emulated {block_design.board} ({block_design.design})"
-    board = EmulatedBoard(EmulatedIP(runner), name=name)
+    wired = block_design.ip_reset_by_dma
+    board = EmulatedBoard(EmulatedIP(runner), name=name, ip_reset_by_dma=wired)
     board.attach_dma(block_design.dma.base_address, block_design.dma.address_range)
     overlay = EmulatedOverlay(board, block_design.dma.hwh_parameters(), block_design.dma.name)
-    return NeuralNetworkOverlay.from_overlay(overlay, block_design.io(), **driver_options)
+    return NeuralNetworkOverlay.from_overlay(overlay, block_design.io(),
+                                             **{"ip_reset_by_dma": wired, **driver_options})
 
 
 def write_bundle(
@@ -98,6 +100,8 @@ def write_bundle(
             "base_address": hex(dma.base_address),
             "address_range": hex(dma.address_range),
             "parameters": dma.hwh_parameters(),
+            # the DMA's soft reset reaches the IP (its stream-side reset outputs drive ap_rst_n)
+            "resets_ip": block_design.ip_reset_by_dma,
         },
         "fclk0_mhz": block_design.fclk0_mhz,
         "ip_library": library,

@@ -199,7 +199,8 @@ def build(design: str, *, jobs: int = 2) -> dict[str, Any]:
         "fclk0_mhz": bd.fclk0_mhz,
         "post_route": post_route,
         "io": bd.io(),
-        "dma": {"base_address": hex(bd.dma.base_address), **bd.dma.tcl_config()},
+        "dma": {"base_address": hex(bd.dma.base_address), **bd.dma.tcl_config(),
+                "resets_ip": bd.ip_reset_by_dma},
         "sha256": {path.name: sha256_file(path) for path in (bit, hwh, *reports)},
         "ip": estimate.ip_timing(hls, designs.design(design)),
     }

@@ -76,6 +76,12 @@ def test_tcl_matches_the_hls_project(compiled_jet_dnn):
             "DMA stream widths are user values",
         ),
         (("get_board_parts -quiet", "get_board_parts"), "board files checked first"),
+        (
+            ("[get_bd_pins axi_dma/s2mm_prmry_reset_out_n]", "[get_bd_pins axi_dma/s2mm_introut]"),
+            "IP reset by the system AND the DMA's stream resets",
+        ),
+        (("CONFIG.C_OPERATION {and}", "CONFIG.C_OPERATION {or}"),
+         "IP reset by the system AND the DMA's stream resets"),
     ],
 )
 def test_a_wrong_tcl_is_caught(edit, what):

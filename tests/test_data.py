@@ -145,3 +145,14 @@ def test_mass_modes_and_separation():
     separation = data.class_separation(x, y)
     assert separation[2, 3] > 0.99 and separation[0, 0] == 0
     assert separation[0, 1] < separation[0, 2]
+
+
+def test_an_mnist_npz_that_is_a_directory_is_named_as_such(tmp_path, monkeypatch,
+                                                           isolated_artifacts):
+    (tmp_path / "mnist" / "mnist.npz").mkdir(parents=True)  # an archive unpacked in place
+    monkeypatch.setenv(data.DATA_ENV, str(tmp_path))
+    with pytest.raises(data.DatasetUnavailable) as caught:
+        data.load_mnist(PROFILES["ci"])
+    message = str(caught.value)
+    assert "mnist.npz is a directory, not Keras' mnist.npz file" in message
+    assert "not available offline" not in message and "PYNQ_IA_DATA" in message

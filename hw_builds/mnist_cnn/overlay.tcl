@@ -38,6 +38,21 @@ connect_bd_intf_net [get_bd_intf_pins axi_dma/M_AXIS_MM2S] [get_bd_intf_pins nn/
 connect_bd_intf_net [get_bd_intf_pins nn/out_r] [get_bd_intf_pins axi_dma/S_AXIS_S2MM]
 apply_bd_automation -rule xilinx.com:bd_rule:clkrst -config {Clk {/ps7/FCLK_CLK0 (100 MHz)} Freq {100} Ref_Clk0 {} Ref_Clk1 {} Ref_Clk2 {}} [get_bd_pins nn/ap_clk]
 
+# the IP's reset: the system's (as the automation wired it) AND the DMA's stream-side resets
+# (PG021: mm2s/s2mm_prmry_reset_out_n, active low), so the DMA's soft reset, which the driver
+# issues after a fault, also clears a partial frame the IP holds
+set system_reset [get_bd_pins -of_objects [get_bd_nets -of_objects [get_bd_pins nn/ap_rst_n]] -filter {DIR == O}]
+disconnect_bd_net [get_bd_nets -of_objects [get_bd_pins nn/ap_rst_n]] [get_bd_pins nn/ap_rst_n]
+create_bd_cell -type ip -vlnv xilinx.com:ip:xlconcat:2.1 ip_resets
+set_property -dict [list CONFIG.NUM_PORTS {3}] [get_bd_cells ip_resets]
+create_bd_cell -type ip -vlnv xilinx.com:ip:util_reduced_logic:2.0 ip_reset
+set_property -dict [list CONFIG.C_OPERATION {and} CONFIG.C_SIZE {3}] [get_bd_cells ip_reset]
+connect_bd_net $system_reset [get_bd_pins ip_resets/In0]
+connect_bd_net [get_bd_pins axi_dma/mm2s_prmry_reset_out_n] [get_bd_pins ip_resets/In1]
+connect_bd_net [get_bd_pins axi_dma/s2mm_prmry_reset_out_n] [get_bd_pins ip_resets/In2]
+connect_bd_net [get_bd_pins ip_resets/dout] [get_bd_pins ip_reset/Op1]
+connect_bd_net [get_bd_pins ip_reset/Res] [get_bd_pins nn/ap_rst_n]
+
 # every slave gets an address (batch runs do not always), then the DMA's registers go where
 # the driver expects them
 assign_bd_address

@@ -88,6 +88,17 @@ class EmulatedIP:
         self._out_last = np.concatenate([self._out_last, out_last.reshape(-1)])
         self.frames_computed += frames
 
+    def reset(self) -> None:
+        """The IP's reset (``ap_rst_n``): a partial input frame and unread results are gone."""
+        in_dtype, out_dtype = self.input_dtype, self.output_dtype
+        self._in_words, self._in_last = np.empty(0, in_dtype), np.empty(0, np.uint8)
+        self._out_words, self._out_last = np.empty(0, out_dtype), np.empty(0, np.uint8)
+
+    @property
+    def input_words(self) -> int:
+        """Words of a partial input frame waiting for the rest of it."""
+        return self._in_words.size
+
     @property
     def output_words(self) -> int:
         """Words waiting in the output stream."""
@@ -149,11 +160,16 @@ class EmulatedBoard(pynq.Device):
     def _probe_(cls) -> list:
         return []
 
-    def __init__(self, ip: EmulatedIP, *, name: str = "emulated PYNQ-Z2", activate: bool = True):
+    def __init__(self, ip: EmulatedIP, *, name: str = "emulated PYNQ-Z2", activate: bool = True,
+                 ip_reset_by_dma: bool = False):
         super().__init__(f"emulated-{id(self):x}")
         self.capabilities = {"REGISTER_RW": True}
         self.name = name
         self.ip = ip
+        #: the IP's reset is wired to the DMA's stream-side reset outputs (the course's block
+        #: designs): the DMA's soft reset clears the IP too; without it (hls4ml's and the
+        #: original project's block designs) the IP keeps a partial frame across it
+        self.ip_reset_by_dma = ip_reset_by_dma
         self.dma_base: int | None = None
         self.dma_range = 0
         self._regions: list[tuple[int, int, Any]] = []  # (start, end, weakref to the buffer)
@@ -261,9 +277,12 @@ class EmulatedBoard(pynq.Device):
         channel, relative = self._channel(offset)
         if relative == 0x00:  # DMACR
             if value & reg.DMACR_RESET:
-                # a soft reset resets the whole DMA, both channels (PG021); not the IP
+                # a soft reset resets the whole DMA, both channels (PG021), and drives its
+                # mm2s/s2mm_prmry_reset_out_n: the IP follows only where they are wired to it
                 self.mm2s.reset()
                 self.s2mm.reset()
+                if self.ip_reset_by_dma:
+                    self.ip.reset()
                 return
             channel.control = value
             if value & reg.DMACR_RUN and not channel.errors:

@@ -61,8 +61,20 @@ def load_session_data(folder: Path, manifest: dict[str, Any], driver, *, fidelit
 
 
 def _driver_options(manifest: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
-    """The driver's options: the manifest's (its ``driver`` section), unless given here."""
-    return {**manifest.get("driver", {}), **given}
+    """The driver's options: the manifest's (its ``driver`` section, and whether the DMA's soft
+    reset reaches the IP), unless given here."""
+    wiring = {"ip_reset_by_dma": bool(manifest.get("dma", {}).get("resets_ip", False))}
+    return {**wiring, **manifest.get("driver", {}), **given}
+
+
+def _synchronized(session: DesignSession) -> DesignSession:
+    """The session with its driver in step with the IP and checked on the design's own test
+    frames (a known-answer probe, kept by the driver for the checks after any fault)."""
+    driver = session.driver
+    if driver.reference is None:
+        driver.set_reference(session.x, session.reference_scores)
+    driver.synchronize()
+    return session
 
 
 def open_design(folder: str | Path, **driver_options) -> DesignSession:
@@ -80,15 +92,19 @@ def open_design(folder: str | Path, **driver_options) -> DesignSession:
         )
     driver = NeuralNetworkOverlay.load(folder / f"{manifest['design']}.bit",
                                        **_driver_options(manifest, driver_options))
-    return load_session_data(folder, manifest, driver, fidelity="board")
+    return _synchronized(load_session_data(folder, manifest, driver, fidelity="board"))
 
 
-def open_emulated(folder: str | Path, **driver_options) -> DesignSession:
+def open_emulated(folder: str | Path, *, ip_reset_by_dma: bool | None = None,
+                  **driver_options) -> DesignSession:
     """The design of an emulation bundle (a folder written by the host side), ready to run.
 
     The bundle holds ``manifest.json`` (``kind: emulation``: frame sizes, word types, the DMA's
     parameters, checksums), the IP's C-simulation library with its weights, and
-    ``test_data.npz``. The session's fidelity is ``"emulation"``.
+    ``test_data.npz``. The session's fidelity is ``"emulation"``. ``ip_reset_by_dma`` overrides
+    the manifest's wiring for the emulated board and the driver together: ``False`` emulates
+    the design as a block design without the course's reset wiring would build it (hls4ml's,
+    the original project's), where the DMA's soft reset does not reach the IP.
     """
     folder = Path(folder)
     manifest = read_manifest(folder / MANIFEST, kind="emulation")
@@ -105,10 +121,14 @@ def open_emulated(folder: str | Path, **driver_options) -> DesignSession:
             f"{folder}: the IP library computes {runner.n_in} -> {runner.n_out} values, the "
             f"manifest says {io['n_in']} -> {io['n_out']}"
         )
-    board = EmulatedBoard(EmulatedIP(runner), name=f"emulated PYNQ-Z2 ({manifest['design']})")
     dma = manifest["dma"]
+    if ip_reset_by_dma is None:
+        ip_reset_by_dma = bool(dma.get("resets_ip", False))
+    driver_options["ip_reset_by_dma"] = ip_reset_by_dma
+    board = EmulatedBoard(EmulatedIP(runner), name=f"emulated PYNQ-Z2 ({manifest['design']})",
+                          ip_reset_by_dma=ip_reset_by_dma)
     board.attach_dma(int(dma["base_address"], 0), int(dma["address_range"], 0))
     overlay = EmulatedOverlay(board, dma["parameters"])
     driver = NeuralNetworkOverlay.from_overlay(overlay, manifest["io"],
                                                **_driver_options(manifest, driver_options))
-    return load_session_data(folder, manifest, driver, fidelity="emulation")
+    return _synchronized(load_session_data(folder, manifest, driver, fidelity="emulation"))
