@@ -202,9 +202,11 @@ def hls_project(
     inputs = project_inputs(name, model, settings, trace=trace)
     entry = artifacts.cached(directory.parent, directory.name, inputs, build)
     stamp = artifacts.read_json(entry / PROJECT_STAMP)
-    if not built and stamp.get("compiled_in") != str(entry.resolve()):
+    compiled_in = stamp.get("compiled_in")
+    if not built and not (compiled_in and (Path(compiled_in) / "firmware" / "weights").is_dir()):
         # hls4ml's library reads its weights from the folder it was compiled in (its
-        # build_lib.sh bakes WEIGHTS_DIR in): a cache moved with its checkout compiles again
+        # build_lib.sh bakes WEIGHTS_DIR in): a cache moved with its checkout compiles again.
+        # (A copy may load while that folder stays: its name holds the inputs' key.)
         print(f"{artifacts.display_path(entry)} was compiled in another folder: compiling again")
         entry = artifacts.cached(directory.parent, directory.name, inputs, build, rebuild=True)
         stamp = artifacts.read_json(entry / PROJECT_STAMP)
