@@ -207,7 +207,8 @@ def hls_project(
         # hls4ml's library reads its weights from the folder it was compiled in (its
         # build_lib.sh bakes WEIGHTS_DIR in): a cache moved with its checkout compiles again.
         # (A copy may load while that folder stays: its name holds the inputs' key.)
-        print(f"{artifacts.display_path(entry)} was compiled in another folder: compiling again")
+        print(f"{artifacts.display_path(entry)}: the folder its library reads its weights from "
+              "is gone (a moved cache): compiling again")
         entry = artifacts.cached(directory.parent, directory.name, inputs, build, rebuild=True)
         stamp = artifacts.read_json(entry / PROJECT_STAMP)
     if built:
