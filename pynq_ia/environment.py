@@ -1,7 +1,8 @@
 """What the machine running the course has: the pinned stack, compilers, Vivado, a PYNQ board.
 
-Used by the setup chapter and by every chapter that has an offline path (no Vivado, no board).
-Nothing here imports TensorFlow or hls4ml at module level, so it also runs on the board.
+Used by the setup chapter (which then runs hls4ml itself) and by every chapter that has an
+offline path (no Vivado, no board). Nothing here imports TensorFlow or hls4ml, so it also runs
+on the board.
 """
 
 from __future__ import annotations
@@ -9,12 +10,9 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import time
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-
-import numpy as np
 
 from pynq_ia.artifacts import REPO_ROOT
 
@@ -110,57 +108,3 @@ def toolchain() -> dict[str, Tool]:
 def vivado_hls_available() -> bool:
     """True when HLS synthesis (hls4ml ``build()``) can run on this machine."""
     return shutil.which("vivado_hls") is not None
-
-
-@dataclass(frozen=True)
-class SmokeTestResult:
-    """Outcome of converting, compiling and running a tiny model with hls4ml."""
-
-    output_dir: Path
-    compile_seconds: float
-    max_abs_difference: float
-    argmax_agreement: float
-
-
-def hls4ml_smoke_test(output_dir: Path, *, samples: int = 256, seed: int = 0) -> SmokeTestResult:
-    """Convert a tiny Keras model with hls4ml, build its C simulation with g++ and compare it.
-
-    This needs TensorFlow, hls4ml and a C++ compiler but no Vivado: ``write()`` emits the HLS
-    C++ and ``compile()`` builds it as a shared library with hls4ml's bundled ap_types.
-    """
-    import hls4ml
-    import tensorflow as tf
-
-    tf.keras.utils.set_random_seed(seed)
-    model = tf.keras.Sequential(
-        [
-            tf.keras.layers.Input(shape=(8,)),
-            tf.keras.layers.Dense(16, activation="relu", name="dense_1"),
-            # linear output: softmax is a lookup table in hls4ml whose precision needs care
-            # (chapter 4); the smoke test checks the fixed-point arithmetic alone
-            tf.keras.layers.Dense(4, activation="linear", name="output"),
-        ]
-    )
-    config = hls4ml.utils.config_from_keras_model(model, granularity="model")
-    config["Model"]["Precision"] = "ap_fixed<18,8>"
-    hls_model = hls4ml.converters.convert_from_keras_model(
-        model,
-        hls_config=config,
-        output_dir=str(output_dir),
-        backend="Vivado",
-        io_type="io_parallel",
-        part="xc7z020clg400-1",
-    )
-    start = time.perf_counter()
-    hls_model.compile()  # write() + g++ build of the C-simulation library
-    compile_seconds = time.perf_counter() - start
-
-    x = np.random.default_rng(seed).uniform(-2, 2, size=(samples, 8)).astype(np.float32)
-    expected = model.predict(x, verbose=0)
-    got = hls_model.predict(np.ascontiguousarray(x)).reshape(expected.shape)
-    return SmokeTestResult(
-        output_dir=Path(output_dir),
-        compile_seconds=compile_seconds,
-        max_abs_difference=float(np.max(np.abs(got - expected))),
-        argmax_agreement=float(np.mean(got.argmax(1) == expected.argmax(1))),
-    )

@@ -1,8 +1,6 @@
 import os
 import stat
 
-import pytest
-
 from pynq_ia import environment
 
 
@@ -43,11 +41,3 @@ def test_missing_tool(monkeypatch, tmp_path):
     tool = environment.find_tool("vivado_hls")
     assert not tool.found and tool.version is None
     assert not environment.vivado_hls_available()
-
-
-@pytest.mark.slow
-def test_hls4ml_smoke_test(tmp_path):
-    result = environment.hls4ml_smoke_test(tmp_path / "prj", samples=64)
-    assert (tmp_path / "prj" / "firmware" / "myproject.cpp").is_file()
-    assert result.argmax_agreement >= 0.95
-    assert result.max_abs_difference < 0.05
