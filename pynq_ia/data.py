@@ -41,6 +41,8 @@ JETS_ENV = "PYNQ_IA_JETS"
 JET_SOURCES = ("auto", "real", "simulated")
 
 OPENML_JETS = "hls4ml_lhc_jets_hlf"
+#: the server scikit-learn's ``fetch_openml`` asks (its ``_OPENML_PREFIX``)
+OPENML_HOST = "api.openml.org"
 #: the hls4ml tutorial's split: 20 % test, fixed seed
 JET_TEST_FRACTION = 0.2
 SPLIT_SEED = 42
@@ -308,9 +310,34 @@ def import_jets_arff(arff_path: Path) -> Path:
     return path
 
 
+_REAL_JETS_WAY_OUT = (
+    f"Either use simulated jets ({JETS_ENV}=simulated, the default 'auto' does this), or "
+    f"download the dataset's ARFF from OpenML elsewhere and run\n"
+    f'    python -c "from pynq_ia.data import import_jets_arff; '
+    f"import_jets_arff('hls4ml_lhc_jets_hlf.arff')\""
+)
+
+
+def openml_reachable() -> bool:
+    """Whether OpenML's server name resolves. Without it, scikit-learn's ``fetch_openml`` would
+    fail only after its retries (about 3 s here, on every call)."""
+    import socket
+
+    try:
+        socket.getaddrinfo(OPENML_HOST, 443)
+    except OSError:
+        return False
+    return True
+
+
 def _fetch_openml_jets(tmp: Path) -> None:
     from sklearn.datasets import fetch_openml
 
+    if not openml_reachable():
+        raise DatasetUnavailable(
+            f"the real jet dataset ({OPENML_JETS}) is not cached and {OPENML_HOST} cannot be "
+            f"resolved from this machine (offline?).\n{_REAL_JETS_WAY_OUT}"
+        )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # one "retrying..." per attempt
@@ -324,11 +351,7 @@ def _fetch_openml_jets(tmp: Path) -> None:
     except Exception as error:  # network errors come in many types from sklearn/urllib
         raise DatasetUnavailable(
             f"the real jet dataset ({OPENML_JETS}) is not cached and OpenML is unreachable "
-            f"({type(error).__name__}: {error}).\n"
-            f"Either use simulated jets ({JETS_ENV}=simulated, the default 'auto' does this), or "
-            f"download the dataset's ARFF from OpenML elsewhere and run\n"
-            f'    python -c "from pynq_ia.data import import_jets_arff; '
-            f"import_jets_arff('hls4ml_lhc_jets_hlf.arff')\""
+            f"({type(error).__name__}: {error}).\n{_REAL_JETS_WAY_OUT}"
         ) from error
     x, y = _frame_to_arrays(bunch.data, bunch.target)
     _write_jets_npz(tmp, x, y)
@@ -370,15 +393,16 @@ def jet_source(requested: str | None = None) -> str:
 
 
 def standardize(x_train: np.ndarray, x_test: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Scale features to zero mean, unit variance with the training set's statistics."""
-    mean = x_train.mean(axis=0)
-    std = x_train.std(axis=0)
-    std = np.where(std > 0, std, 1.0)
+    """Scale features to zero mean, unit variance with the training set's statistics
+    (scikit-learn's ``StandardScaler``; a feature that never varies keeps the scale 1)."""
+    from sklearn.preprocessing import StandardScaler
+
+    scaler = StandardScaler().fit(x_train)
     return (
-        ((x_train - mean) / std).astype(np.float32),
-        ((x_test - mean) / std).astype(np.float32),
-        mean,
-        std,
+        scaler.transform(x_train).astype(np.float32),
+        scaler.transform(x_test).astype(np.float32),
+        scaler.mean_,
+        scaler.scale_,
     )
 
 
@@ -391,41 +415,47 @@ def split_train_test(
     return train_test_split(x, y, test_size=test_fraction, random_state=seed, stratify=y)
 
 
+def jet_arrays(
+    source: str | None = None, profile: Profile | None = None, *, progress: bool = True
+) -> tuple[np.ndarray, np.ndarray, str, dict[str, Any]]:
+    """All jets of the chosen source before the split: features (physical units), labels, the
+    sha256 of their cache file and where they come from (``origin["label"]``: real or
+    simulated jets)."""
+    profile = profile or active_profile()
+    requested = jet_source(source)
+    if requested in ("auto", "real"):
+        try:
+            x, y, digest = real_jets_arrays()
+        except DatasetUnavailable as error:
+            if requested == "real":
+                raise
+            print(f"jets: real dataset unavailable ({str(error).splitlines()[0]})")
+        else:
+            keep = _subsample(len(y), profile.real_jets_limit, SPLIT_SEED)
+            return x[keep], y[keep], digest, {
+                "dataset": f"OpenML {OPENML_JETS} (version 1)",
+                "label": "real jets",
+                "license": "CC BY 4.0; J. Duarte et al., JINST 13 P07027 (2018)",
+                "source": "real",
+            }
+    seed = 0
+    x, y, digest = simulated_jets_arrays(profile.simulated_jets_per_class, seed, progress=progress)
+    return x, y, digest, {
+        "dataset": "simulated with Pythia 8 + FastJet (pynq_ia.jet_simulation)",
+        "label": "simulated jets",
+        "recipe_version": RECIPE_VERSION,
+        "seed": seed,
+        "jets_per_class": profile.simulated_jets_per_class,
+        "source": "simulated",
+    }
+
+
 def load_jets(
     source: str | None = None, profile: Profile | None = None, *, progress: bool = True
 ) -> Dataset:
     """The jet dataset, split 80/20 and standardized, from the chosen source."""
     profile = profile or active_profile()
-    requested = jet_source(source)
-    resolved = "simulated"
-    if requested in ("auto", "real"):
-        try:
-            x, y, digest = real_jets_arrays()
-            resolved = "real"
-        except DatasetUnavailable as error:
-            if requested == "real":
-                raise
-            print(f"jets: real dataset unavailable ({str(error).splitlines()[0]})")
-    if resolved == "real":
-        keep = _subsample(len(y), profile.real_jets_limit, SPLIT_SEED)
-        x, y = x[keep], y[keep]
-        origin = {
-            "dataset": f"OpenML {OPENML_JETS} (version 1)",
-            "label": "real jets",
-            "license": "CC BY 4.0; J. Duarte et al., JINST 13 P07027 (2018)",
-        }
-    else:
-        seed = 0
-        x, y, digest = simulated_jets_arrays(
-            profile.simulated_jets_per_class, seed, progress=progress
-        )
-        origin = {
-            "dataset": "simulated with Pythia 8 + FastJet (pynq_ia.jet_simulation)",
-            "label": "simulated jets",
-            "recipe_version": RECIPE_VERSION,
-            "seed": seed,
-            "jets_per_class": profile.simulated_jets_per_class,
-        }
+    x, y, digest, origin = jet_arrays(source, profile, progress=progress)
     print(f"jets: using {origin['label']} ({origin['dataset']})")
     x_train, x_test, y_train, y_test = split_train_test(x, y)
     x_train, x_test, mean, std = standardize(x_train, x_test)
@@ -439,8 +469,7 @@ def load_jets(
         feature_names=FEATURE_NAMES,
         provenance={
             **origin,
-            "source": resolved,
-            "requested_source": requested,
+            "requested_source": jet_source(source),
             "sha256": digest,
             "n_train": int(len(y_train)),
             "n_test": int(len(y_test)),

@@ -11,11 +11,20 @@ from pynq_ia.profile import PROFILES
 @pytest.fixture
 def offline(monkeypatch):
     """No network: OpenML and Keras downloads fail as they do on an offline machine."""
+    import socket
+
     import sklearn.datasets
 
     def unreachable(*args, **kwargs):
-        raise OSError("Name or service not known")
+        raise socket.gaierror(-2, "Name or service not known")
 
+    def only_local_names(host, *args, **kwargs):
+        if host == data.OPENML_HOST:
+            unreachable()
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    real_getaddrinfo = socket.getaddrinfo
+    monkeypatch.setattr(socket, "getaddrinfo", only_local_names)
     monkeypatch.setattr(sklearn.datasets, "fetch_openml", unreachable)
 
 
@@ -69,6 +78,26 @@ def test_offline_real_jets_give_one_clear_message(isolated_artifacts, offline):
     with pytest.raises(
         data.DatasetUnavailable, match="(?s)PYNQ_IA_JETS=simulated.*import_jets_arff"
     ):
+        data.load_jets("real", PROFILES["ci"])
+
+
+def test_an_unresolvable_openml_fails_at_once_without_fetching(isolated_artifacts, offline,
+                                                               monkeypatch):
+    import sklearn.datasets
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("fetch_openml called although OpenML's name does not resolve")
+
+    monkeypatch.setattr(sklearn.datasets, "fetch_openml", must_not_run)
+    assert not data.openml_reachable()
+    with pytest.raises(data.DatasetUnavailable, match="cannot be resolved"):
+        data.load_jets("real", PROFILES["ci"])
+
+
+def test_an_openml_that_resolves_but_fails_names_the_error(isolated_artifacts, offline,
+                                                         monkeypatch):
+    monkeypatch.setattr(data, "openml_reachable", lambda: True)
+    with pytest.raises(data.DatasetUnavailable, match="(?s)OpenML is unreachable.*gaierror"):
         data.load_jets("real", PROFILES["ci"])
 
 
