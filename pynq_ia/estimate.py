@@ -187,7 +187,8 @@ def weight_precision(model) -> str:
 _ESTIMATOR = None
 
 
-def _estimator():
+def rule4ml_estimator():
+    """rule4ml's ``MultiModelWrapper`` with its default (pynq-z2) estimators, loaded once."""
     global _ESTIMATOR
     if _ESTIMATOR is None:
         from rule4ml.models.wrappers import MultiModelWrapper
@@ -213,7 +214,7 @@ def estimate(
             "board": "pynq-z2",
             "model": {"strategy": strategy, "precision": precision, "reuse_factor": rf},
         }
-        table = _estimator().predict(
+        table = rule4ml_estimator().predict(
             [architecture],
             hls_configs=[config],
             vivado_versions="2020.1",

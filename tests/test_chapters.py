@@ -16,6 +16,17 @@ from tools.book import chapter_notebooks
 
 #: per chapter: the calls that must stand in its code cells, and the package functions it shows
 TAUGHT = {
+    "00_setup": {
+        "code": ["hls4ml.utils.config_from_keras_model(",
+                 "hls4ml.converters.convert_from_keras_model(", "hls_model.compile()",
+                 "hls_model.predict("],
+        "shown": [],
+    },
+    "01_datasets": {
+        "code": ['fetch_openml("hls4ml_lhc_jets_hlf"', "train_test_split(", "stratify=y",
+                 "StandardScaler().fit(x_train)", "scaler.transform("],
+        "shown": [],
+    },
     "02_training": {
         "code": ["designs.jet_dnn_float()", ".compile(", "keras.optimizers.Adam(", ".fit(",
                  "keras.callbacks.EarlyStopping(", "keras.callbacks.ReduceLROnPlateau("],
@@ -27,7 +38,8 @@ TAUGHT = {
             "tfmot.sparsity.keras.PolynomialDecay(", "tfmot.sparsity.keras.prune_low_magnitude(",
             "tfmot.sparsity.keras.UpdatePruningStep()", "tfmot.sparsity.keras.strip_pruning(",
         ],
-        "shown": ["designs.py:jet_dnn_qkeras", "compress.py:prune"],
+        "shown": ["designs.py:jet_dnn_qkeras", "designs.py:mnist_cnn", "designs.py:_conv",
+                  "compress.py:prune"],
     },
     "04_hls4ml_conversion": {
         "code": ["hls4ml.utils.config_from_keras_model(", 'granularity="name"',
@@ -40,6 +52,9 @@ TAUGHT = {
     "05_synthesis_and_resources": {
         "code": [
             ".build(csim=False, synth=True, export=True)", "hls4ml.report.read_vivado_report(",
+            'config["Model"]["Strategy"] = "Resource"', 'layer["ReuseFactor"] = 4',
+            "hls4ml.converters.convert_from_keras_model(", ".build(csim=False, synth=True)",
+            "estimate.rule4ml_estimator().predict(",
         ],
         "shown": [],
     },
