@@ -78,11 +78,12 @@ class IPOutOfStep(RuntimeError):
     driver (frames of another size), or it answers a known frame differently."""
 
 
-#: after each single word of a synchronization, how long to look for the IP's answer: 200,000
-#: cycles at 100 MHz, over 100 times the latency of the course's slowest design (the MNIST CNN,
-#: 1,775 cycles by ``pynq_ia.estimate.stream_cycles``). An IP slower than that would be sent a
-#: word too many, and the known-answer probe that follows would say so (IPOutOfStep).
-SYNC_WAIT_S = 0.002
+#: after each single word of a synchronization, how long to look for the IP's answer: 50,000
+#: cycles at 100 MHz, 28 times the latency of the course's slowest design (the MNIST CNN, 1,775
+#: cycles by ``pynq_ia.estimate.stream_cycles``). An IP slower than that would be sent a word
+#: too many, and the known-answer probe that follows would say so (IPOutOfStep). Every word
+#: that completes no frame waits this long: up to n_in - 1 of them (0.4 s for MNIST's 784).
+SYNC_WAIT_S = 0.0005
 #: test frames a known-answer probe sends, and how long it waits for their answer
 PROBE_FRAMES = 4
 PROBE_WAIT_S = 0.1
