@@ -46,7 +46,8 @@ TAUGHT = {
                  "hls4ml.converters.convert_from_keras_model(", 'backend="VivadoAccelerator"',
                  'board="pynq-z2"', "io_type=", "clock_period=", "output_dir=",
                  "hls_model.compile()", "hls_model.predict(", "hls4ml.utils.plot_model(",
-                 "show_shapes=True", "show_precision=True"],
+                 "show_shapes=True", "show_precision=True", "keras.layers.BatchNormalization(",
+                 "bn_hls.get_layers()"],
         "shown": ["convert.py:hls_config"],
     },
     "05_synthesis_and_resources": {
@@ -64,6 +65,13 @@ TAUGHT = {
         "shown": ["rtl_da4ml.py:trace_network", "rtl_da4ml.py:convergent_round",
                   "rtl_da4ml.py:compare", "rtl_da4ml.py:rtl_model",
                   "rtl_da4ml.py:verilator_environment", "rtl_da4ml.py:verilate"],
+    },
+    "07_block_design": {  # the Tcl's pieces, each printed beside its explanation
+        "code": ["blockdesign.write_tcl(", 'show("create_project")', 'show("processing_system7:")',
+                 'show("axi_dma:7.1")', 'show("connect_bd_intf_net")',
+                 'show("util_reduced_logic:")', 'show("assign_bd_address")',
+                 'show("launch_runs")', 'show("report_timing_summary")'],
+        "shown": [],
     },
     "08_pynq_dma_inference": {
         "code": ["pynq.allocate(", "dma.sendchannel.transfer(", "dma.recvchannel.transfer(",
