@@ -320,7 +320,7 @@ _REAL_JETS_WAY_OUT = (
 
 def openml_reachable() -> bool:
     """Whether OpenML's server name resolves. Without it, scikit-learn's ``fetch_openml`` would
-    fail only after its retries (about 3 s here, on every call)."""
+    fail only after four attempts a second apart (about 3 s here, on every call)."""
     import socket
 
     try:

