@@ -56,6 +56,7 @@ TAUGHT = {
             'config["Model"]["Strategy"] = "Resource"', 'layer["ReuseFactor"] = 4',
             "hls4ml.converters.convert_from_keras_model(", ".build(csim=False, synth=True)",
             "estimate.rule4ml_estimator().predict(",
+            'mnist_config["LayerName"]["fc1"]["ReuseFactor"] = 100',
         ],
         "shown": [],
     },
