@@ -47,7 +47,7 @@ TAUGHT = {
                  'board="pynq-z2"', "io_type=", "clock_period=", "output_dir=",
                  "hls_model.compile()", "hls_model.predict(", "hls4ml.utils.plot_model(",
                  "show_shapes=True", "show_precision=True", "keras.layers.BatchNormalization(",
-                 "bn_hls.get_layers()"],
+                 "bn_hls.get_layers()", 'io_type="io_parallel"', "cnn_parallel.write()"],
         "shown": ["convert.py:hls_config"],
     },
     "05_synthesis_and_resources": {
