@@ -420,7 +420,7 @@ def jet_arrays(
 ) -> tuple[np.ndarray, np.ndarray, str, dict[str, Any]]:
     """All jets of the chosen source before the split: features (physical units), labels, the
     sha256 of their cache file and where they come from (``origin["label"]``: real or
-    simulated jets)."""
+    simulated jets; ``origin["requested_source"]``: what was asked for)."""
     profile = profile or active_profile()
     requested = jet_source(source)
     if requested in ("auto", "real"):
@@ -437,6 +437,7 @@ def jet_arrays(
                 "label": "real jets",
                 "license": "CC BY 4.0; J. Duarte et al., JINST 13 P07027 (2018)",
                 "source": "real",
+                "requested_source": requested,
             }
     seed = 0
     x, y, digest = simulated_jets_arrays(profile.simulated_jets_per_class, seed, progress=progress)
@@ -447,6 +448,7 @@ def jet_arrays(
         "seed": seed,
         "jets_per_class": profile.simulated_jets_per_class,
         "source": "simulated",
+        "requested_source": requested,
     }
 
 
@@ -469,7 +471,6 @@ def load_jets(
         feature_names=FEATURE_NAMES,
         provenance={
             **origin,
-            "requested_source": jet_source(source),
             "sha256": digest,
             "n_train": int(len(y_train)),
             "n_test": int(len(y_test)),
