@@ -222,6 +222,27 @@ def hls_project(
     return HLSProject(name, hls_model, settings, entry, stamp["seconds"], words, True)
 
 
+def trace(project: HLSProject, x: np.ndarray) -> dict[str, np.ndarray]:
+    """hls4ml's ``trace`` of a project converted with ``trace=True``: every traced layer's
+    output for the frames ``x``.
+
+    hls4ml's trace writes the whole project and compiles it again. A cached project's files
+    are checksummed (a rewritten entry reads as damaged next time, and is built again), so the
+    trace writes into a scratch folder beside the entry instead (``<entry>_trace``); the
+    project's model then uses the library compiled there, the same network.
+    """
+    import contextlib
+    import io
+
+    scratch = project.directory.with_name(f"{project.directory.name}_trace")
+    # hls4ml has no public call to move a model's output folder: its writer reads OutputDir
+    project.hls_model.config.config["OutputDir"] = str(scratch)
+    printed = io.StringIO()  # "Recompiling <name> with tracing": hls4ml's own progress line
+    with quiet_qkeras_serialization(), contextlib.redirect_stdout(printed):
+        _, traced = project.hls_model.trace(np.ascontiguousarray(x, dtype=np.float32))
+    return traced
+
+
 def compare(reference: np.ndarray, hls: np.ndarray) -> dict[str, Any]:
     """How closely the C simulation follows the reference (QKeras) scores."""
     reference = np.asarray(reference, dtype=np.float64)

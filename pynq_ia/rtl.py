@@ -73,7 +73,7 @@ def export(traced_project, x: np.ndarray) -> Path:
     ``traced_project`` is an hls4ml project compiled with tracing (every layer's output) of a
     design with an RTL variant; ``x`` the test frames, which go over as the IP's input words.
     """
-    from pynq_ia.compress import quiet_qkeras_serialization
+    from pynq_ia import convert
 
     design = designs.design(traced_project.name)
     if design.rtl is None:
@@ -81,8 +81,7 @@ def export(traced_project, x: np.ndarray) -> Path:
     layers = network_description(traced_project)
     words, _ = traced_project.settings.input_format.encode(np.asarray(x).reshape(len(x), -1))
     inputs = traced_project.settings.input_format.decode(words).astype(np.float32)
-    with quiet_qkeras_serialization():
-        _, trace = traced_project.hls_model.trace(np.ascontiguousarray(inputs))
+    trace = convert.trace(traced_project, inputs)
     frames = {"inputs": inputs, **{name: np.asarray(v) for name, v in trace.items()}}
     frames_digest = hashlib.sha256()
     for name in sorted(frames):

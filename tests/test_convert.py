@@ -274,3 +274,22 @@ def test_a_damaged_project_library_is_compiled_again(tmp_path):
     assert not again.from_cache
     x = _random_inputs((50, 16), seed=14)
     np.testing.assert_array_equal(again.predict(x), again.hls4ml_predict(x))
+
+
+@pytest.mark.slow
+def test_tracing_a_cached_project_leaves_its_entry_intact(tmp_path, capsys):
+    """hls4ml's trace writes and compiles the project again: into a scratch folder, so the
+    checksummed entry is loaded next time instead of being found damaged and rebuilt."""
+    from tensorflow import keras
+
+    keras.utils.set_random_seed(15)
+    model = designs.jet_dnn(Quantization(bits=6))
+    project = convert.hls_project("jet_dnn", model, directory=tmp_path / "traced", trace=True)
+    x = _random_inputs((20, 16), seed=16)
+    traced = convert.trace(project, x)
+    assert {"fc1", "relu1", "softmax"} <= set(traced), sorted(traced)
+    np.testing.assert_array_equal(traced["softmax"].reshape(20, -1), project.hls4ml_predict(x))
+    assert (tmp_path / "traced_trace" / "firmware").is_dir()
+    capsys.readouterr()
+    again = convert.hls_project("jet_dnn", model, directory=tmp_path / "traced", trace=True)
+    assert again.from_cache, capsys.readouterr().out
