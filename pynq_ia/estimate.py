@@ -242,13 +242,14 @@ def estimate(
     ]
 
 
-def _estimate_for(project, model, reuse_factors: tuple[int, ...]) -> list[ResourceReport]:
+def _estimate_for(project, model, reuse_factors: tuple[int, ...],
+                  strategy: str | None = None) -> list[ResourceReport]:
     from pynq_ia import designs
 
     return estimate(
         designs.design(project.name).build("float"),
         project.name,
-        strategy=project.settings.strategy,
+        strategy=strategy or project.settings.strategy,
         reuse_factors=reuse_factors,
         precision=weight_precision(model),
     )
@@ -281,23 +282,31 @@ def recorded_resources(project, model, *, profile: str | None = None) -> Resourc
     return report
 
 
-def reuse_sweep(project, model, reuse_factors: tuple[int, ...]) -> list[ResourceReport]:
-    """Resources and latency of the design at several reuse factors.
+def reuse_sweep(project, model, reuse_factors: tuple[int, ...],
+                strategy: str | None = None) -> list[ResourceReport]:
+    """Resources and latency of the design at several reuse factors, in the design's strategy
+    or in ``strategy`` ("Latency" or "Resource").
 
     With Vivado HLS each factor is converted into its own project and synthesized; without it,
     rule4ml estimates them.
     """
+    strategy = strategy or project.settings.strategy
+    if strategy not in ("Latency", "Resource"):
+        raise ValueError(f"strategy must be 'Latency' or 'Resource', not {strategy!r}")
     if not vivado_hls_available():
-        return _estimate_for(project, model, reuse_factors)
+        return _estimate_for(project, model, reuse_factors, strategy)
+    from dataclasses import replace
+
     from pynq_ia import convert
 
     reports = []
     for reuse in reuse_factors:
+        suffix = "" if strategy == project.settings.strategy else f"_{strategy.lower()}"
         variant = convert.hls_project(
             project.name,
             model,
-            settings=project.settings.with_reuse(reuse),
-            directory=project.directory.with_name(f"{project.directory.name}_rf{reuse}"),
+            settings=replace(project.settings.with_reuse(reuse), strategy=strategy),
+            directory=project.directory.with_name(f"{project.directory.name}_rf{reuse}{suffix}"),
         )
         reports.append(synthesize(variant))
     return reports

@@ -318,6 +318,35 @@ def reuse_factor_sweep(reports, *, title: str, label: str) -> Figure:
     return fig
 
 
+def strategy_sweep(sweeps: dict[str, list], *, title: str, label: str) -> Figure:
+    """DSP and LUT shares, latency and initiation interval against the reuse factor, one line
+    per strategy (``sweeps``: strategy -> list of ResourceReport)."""
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.6))
+    panels = (("DSP", "DSP [% of the xc7z020]"), ("LUT", "LUT [% of the xc7z020]"),
+              ("cycles", "clock cycles (10 ns)"))
+    for (strategy, reports), colour in zip(sweeps.items(), plt.get_cmap("tab10").colors,
+                                           strict=False):
+        reuse = [r.settings["reuse_factor"] for r in reports]
+        for ax, (kind, _) in zip(axes, panels, strict=True):
+            if kind == "cycles":
+                ax.plot(reuse, [r.latency_cycles for r in reports], "o-", color=colour,
+                        label=f"{strategy}: latency")
+                ax.plot(reuse, [r.interval_cycles for r in reports], "s--", color=colour,
+                        label=f"{strategy}: interval")
+            else:
+                ax.plot(reuse, [r.share()[kind] for r in reports], "o-", color=colour,
+                        label=strategy)
+    for ax, (_, ylabel) in zip(axes, panels, strict=True):
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("reuse factor")
+        ax.set_ylabel(ylabel)
+        ax.legend(frameon=False, fontsize=8)
+    fig.suptitle(title)
+    stamp(fig, label)
+    fig.tight_layout()
+    return fig
+
+
 def block_diagram(design, *, label: str) -> Figure:
     """The overlay's block design (a :class:`pynq_ia.blockdesign.BlockDesign`) as a figure."""
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch

@@ -202,17 +202,19 @@ def verilate(design: Path, out: Path) -> dict:
 CELL_KINDS = {"LUT": r"LUT\d", "FF": r"FD\w+", "CARRY4": r"CARRY4", "DSP": r"DSP48E1"}
 
 
-def synthesize(design: Path, out: Path, scope: str) -> dict:
+def synthesize(design: Path, out: Path, scope: str, cutoff: str | None = None) -> dict:
     """yosys ``synth_xilinx -family xc7`` of the design point: the cells it maps to.
 
     ``scope="network"`` synthesizes the whole pipeline; ``scope="last_stage"`` only its last
     (combinational) stage: the ci profile's small run, the same kinds of logic cells in
     seconds, no pipeline registers. The design is flattened and gets no I/O buffers: it is a
-    block inside a larger design, as the IP would be.
+    block inside a larger design, as the IP would be. ``cutoff`` replaces the design point's
+    pipeline cutoff.
     """
     given = settings(design)
     top_module = given["top"]
-    model, folder = rtl_model(design, out, given["latency_cutoff"])
+    latency_cutoff = given["latency_cutoff"] if cutoff is None else int(cutoff)
+    model, folder = rtl_model(design, out, latency_cutoff)
     model.write()
     stages = sorted((folder / "src").glob(f"{top_module}_stage*.v"),
                     key=lambda path: int(path.stem.rsplit("stage", 1)[1]))
@@ -239,7 +241,7 @@ def synthesize(design: Path, out: Path, scope: str) -> dict:
         for kind, pattern in CELL_KINDS.items():
             if re.fullmatch(pattern, name):
                 counts[kind] += number
-    return {"scope": scope, "top": top, "cells": counts,
+    return {"scope": scope, "top": top, "latency_cutoff": latency_cutoff, "cells": counts,
             "seconds": time.perf_counter() - start}
 
 
@@ -260,8 +262,8 @@ STEPS = {"compare": compare, "verilog": verilog, "verilate": verilate, "synthesi
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if len(args) < 3 or args[2] not in STEPS or (args[2] == "synthesize") != (len(args) == 4):
-        print(f"usage: python -m pynq_ia.rtl_da4ml DESIGN OUT ({'|'.join(STEPS)} [SCOPE])",
+    if len(args) < 3 or args[2] not in STEPS or (args[2] == "synthesize") != (len(args) in (4, 5)):
+        print(f"usage: python -m pynq_ia.rtl_da4ml DESIGN OUT ({'|'.join(STEPS)} [SCOPE [CUTOFF]])",
               file=sys.stderr)
         return 2
     design, out, step = Path(args[0]), Path(args[1]), args[2]

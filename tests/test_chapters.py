@@ -47,7 +47,8 @@ TAUGHT = {
                  'board="pynq-z2"', "io_type=", "clock_period=", "output_dir=",
                  "hls_model.compile()", "hls_model.predict(", "hls4ml.utils.plot_model(",
                  "show_shapes=True", "show_precision=True", "keras.layers.BatchNormalization(",
-                 "bn_hls.get_layers()", 'io_type="io_parallel"', "cnn_parallel.write()"],
+                 "bn_hls.get_layers()", 'io_type="io_parallel"', "cnn_parallel.write()",
+                 'layer["Trace"] = True', "profiling.numerical(", "traced_model.trace("],
         "shown": ["convert.py:hls_config"],
     },
     "05_synthesis_and_resources": {
@@ -122,14 +123,45 @@ def test_literalincludes_point_at_existing_package_code(repo_root):
             assert obj.split(".")[-1] in names, (chapter.name, shown)
 
 
+def _chapter(repo_root: Path, number: str) -> Path:
+    return next(p for stem, p in _chapters(repo_root).items() if stem.startswith(number))
+
+
 @pytest.mark.parametrize("number", EXERCISE_CHAPTERS)
 def test_chapters_end_with_exercises_whose_solutions_are_hidden(repo_root, number):
-    chapter = next(p for stem, p in _chapters(repo_root).items() if stem.startswith(number))
+    chapter = _chapter(repo_root, number)
     text = chapter.read_text()
     labels = re.findall(r"```\{exercise\}\n:label: ([\w-]+)", text)
-    solutions = re.findall(r"```\{solution\} ([\w-]+)\n:class: dropdown", text)
+    # a solution is a directive, or gated (solution-start ... solution-end) around code cells
+    solutions = re.findall(r"```\{solution(?:-start)?\} ([\w-]+)\n:class: dropdown", text)
     assert len(labels) >= 2, f"{chapter.name}: {len(labels)} exercises"
     assert labels == solutions, f"{chapter.name}: exercises {labels}, hidden solutions {solutions}"
+    assert text.count("```{solution-start}") == text.count("```{solution-end}"), chapter.name
+
+
+def _computed_solutions(chapter: Path) -> dict[str, str]:
+    """The code of each gated solution, by exercise label."""
+    solutions, label = {}, None
+    for cell in jupytext.read(chapter).cells:
+        if cell.cell_type == "code" and label:
+            solutions[label] += cell.source + "\n"
+        elif cell.cell_type == "markdown":  # one cell may end a solution and start the next
+            for marker in re.findall(r"```\{solution-(start\} [\w-]+|end\})", cell.source):
+                label = marker.split()[1] if marker.startswith("start") else None
+                if label:
+                    solutions.setdefault(label, "")
+    return solutions
+
+
+@pytest.mark.parametrize("number", EXERCISE_CHAPTERS)
+def test_each_chapter_has_a_hands_on_exercise_whose_solution_is_computed(repo_root, number):
+    """The solution runs the tool with the setting changed, and ``exercises.compare`` refuses
+    it (the chapter fails under nbval) unless the setting and the outcome both changed."""
+    solutions = _computed_solutions(_chapter(repo_root, number))
+    hands_on = {label for label, code in solutions.items()
+                if re.search(r"exercises\.compare\(\s*\"" + label + r"\"", code)
+                and "setting=" in code}
+    assert hands_on, f"chapter {number}: no solution compares a changed setting: {solutions}"
 
 
 @pytest.mark.parametrize(("name", "limit"), sorted(MAX_CODE_CELL_LINES.items()))

@@ -5,7 +5,8 @@ For every page of ``_build/html``, served on localhost:
 - the main content does not overflow horizontally, and nothing inside it sticks out to the
   right (a table, a figure, a printed line), except inside a container made to scroll: code
   listings and ``.pynq-ia-scroll`` blocks, where a wide table is the point;
-- every image has loaded (``naturalWidth > 0``);
+- every image has loaded (``naturalWidth > 0``), is described by its alt text (not its file
+  name, myst-nb's default for a cell's output) and stands in a figure with a caption;
 - the browser console logged no error;
 - no output on a page shows a warning, a traceback or a machine's path
   (:data:`tools.book.FORBIDDEN_OUTPUT`);
@@ -47,6 +48,8 @@ const article = document.querySelector(arguments[0]);
 if (!article) { return {missing: true}; }
 const right = article.getBoundingClientRect().right;
 const scrolls = el => el.closest('.highlight, .pynq-ia-scroll') !== null;
+// no alt text, or the image's file name (myst-nb's default for a cell's output: its hash)
+const isFileName = alt => alt === '' || /^[\\w.\\/-]+\\.(png|jpe?g|gif|svg|webp)$/i.test(alt);
 const out = [];
 for (const el of article.querySelectorAll('table, pre, img, svg, .output, p, li')) {
   const r = el.getBoundingClientRect();
@@ -64,6 +67,12 @@ return {
   sticking_out: out,
   broken_images: Array.from(document.images)
       .filter(img => !img.complete || img.naturalWidth === 0).map(img => img.src),
+  unlabelled_images: Array.from(article.querySelectorAll('img'))
+      .filter(img => isFileName((img.getAttribute('alt') || '').trim()))
+      .map(img => img.getAttribute('src').split('/').pop()),
+  uncaptioned_images: Array.from(article.querySelectorAll('img'))
+      .filter(img => !(img.closest('figure') && img.closest('figure').querySelector('figcaption')))
+      .map(img => img.getAttribute('src').split('/').pop()),
   outputs: Array.from(article.querySelectorAll('.cell_output'))
       .map(el => el.innerText).join(' | '),
   height: Math.max(document.body.scrollHeight, document.documentElement.scrollHeight),
@@ -156,6 +165,10 @@ def check_page(chrome, url: str, page: str, screenshots: Path | None) -> PageRep
         report.problems.append(f"the content overflows by {layout['overflow']} px")
     report.problems += layout["sticking_out"]
     report.problems += [f"image not loaded: {src}" for src in layout["broken_images"]]
+    report.problems += [f"image without a description (alt text: none or its file name): {src}"
+                        for src in layout["unlabelled_images"]]
+    report.problems += [f"image not in a figure with a caption: {src}"
+                        for src in layout["uncaptioned_images"]]
     report.problems += _console_errors(chrome)
     for pattern, what in FORBIDDEN_OUTPUT:
         for match in pattern.finditer(layout["outputs"]):

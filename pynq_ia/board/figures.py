@@ -48,7 +48,7 @@ def board_model(fitted, held_out, *, label: str):
 
     from pynq_ia.board import performance
 
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 6.4), sharex=True,
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 7.4), sharex=True,
                                       gridspec_kw={"height_ratios": [2, 1]})
     colours = plt.get_cmap("tab10").colors
     for index, (run, host, style) in enumerate(
@@ -69,7 +69,9 @@ def board_model(fitted, held_out, *, label: str):
     top.set_xscale("log")
     top.set_yscale("log")
     top.set_ylabel("µs per frame")
-    top.legend(frameon=False, fontsize=7.5, loc="upper right")
+    # below the panels, where it hides no point
+    fig.legend(*top.get_legend_handles_labels(), frameon=False, fontsize=7.5, ncol=2,
+               loc="lower left", bbox_to_anchor=(0.06, 0.02))
     top.set_title("Published PYNQ-Z2 runs (points) and the board model (lines)", loc="left",
                   fontsize=10.5)
     bottom.axhline(0, color="0.6", lw=0.8)
@@ -79,7 +81,7 @@ def board_model(fitted, held_out, *, label: str):
     bottom.set_xlabel("frames per predict() call")
     bottom.set_ylabel("model - measured [%]")
     stamp(fig, label)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.13, 1, 1))
     return fig
 
 
