@@ -278,15 +278,19 @@ def grouped_bars(
 
 
 def bit_width_sweep(
-    bits: Sequence[int], accuracy: Sequence[float], reference: float, *, title: str, label: str
+    bits: Sequence[int], accuracy: Sequence[float], reference: float, *, title: str, label: str,
+    others: dict[str, tuple[Sequence[int], Sequence[float]]] | None = None,
 ) -> Figure:
-    """Accuracy against bit width, with the float model's accuracy as a line."""
-    fig, ax = plt.subplots(figsize=(6, 3.6))
+    """Accuracy against bit width, with the float model's accuracy as a line; ``others``: more
+    series (label -> bits, accuracy), e.g. post-training quantization."""
+    fig, ax = plt.subplots(figsize=(6.5, 3.8))
     ax.plot(bits, accuracy, "o-", label="QKeras, quantization-aware training")
-    ax.axhline(reference, color="0.4", linestyle="--", label="float model")
+    for name, (other_bits, other_accuracy) in (others or {}).items():
+        ax.plot(other_bits, other_accuracy, "s--", label=name)
+    ax.axhline(reference, color="0.4", linestyle=":", label="float model")
     ax.set_xlabel("bits for weights and activations")
     ax.set_ylabel("test accuracy")
-    ax.set_xticks(list(bits))
+    ax.set_xticks(sorted({*bits, *(b for other, _ in (others or {}).values() for b in other)}))
     ax.set_title(title)
     ax.legend(frameon=False)
     stamp(fig, label)

@@ -33,6 +33,8 @@ from pynq_ia.profile import Profile, active_profile
 SEED = 1234
 #: what a trained model's entry holds besides the model: its training record
 TRAINING_RECORD = "training.json"
+#: the widths chapter 3 trains the jet tagger at with QKeras (and chapter 4 compares with)
+BIT_WIDTHS = (2, 3, 4, 6, 8, 12, 16)
 
 
 @dataclass
