@@ -325,23 +325,20 @@ def reuse_factor_sweep(reports, *, title: str, label: str) -> Figure:
 def strategy_sweep(sweeps: dict[str, list], *, title: str, label: str) -> Figure:
     """DSP and LUT shares, latency and initiation interval against the reuse factor, one line
     per strategy (``sweeps``: strategy -> list of ResourceReport)."""
-    fig, axes = plt.subplots(1, 3, figsize=(11, 3.6))
-    panels = (("DSP", "DSP [% of the xc7z020]"), ("LUT", "LUT [% of the xc7z020]"),
-              ("cycles", "clock cycles (10 ns)"))
-    for (strategy, reports), colour in zip(sweeps.items(), plt.get_cmap("tab10").colors,
-                                           strict=False):
-        reuse = [r.settings["reuse_factor"] for r in reports]
-        for ax, (kind, _) in zip(axes, panels, strict=True):
-            if kind == "cycles":
-                ax.plot(reuse, [r.latency_cycles for r in reports], "o-", color=colour,
-                        label=f"{strategy}: latency")
-                ax.plot(reuse, [r.interval_cycles for r in reports], "s--", color=colour,
-                        label=f"{strategy}: interval")
-            else:
-                ax.plot(reuse, [r.share()[kind] for r in reports], "o-", color=colour,
-                        label=strategy)
-    for ax, (_, ylabel) in zip(axes, panels, strict=True):
+    fig, axes = plt.subplots(2, 2, figsize=(9, 6.2))
+    panels = (  # what, its label, log scale
+        (lambda r: r.share()["DSP"], "DSP [% of the xc7z020]", False),
+        (lambda r: r.share()["LUT"], "LUT [% of the xc7z020]", False),
+        (lambda r: r.latency_cycles, "latency [clock cycles]", True),
+        (lambda r: r.interval_cycles, "initiation interval [clock cycles]", True),
+    )
+    for ax, (value, ylabel, log) in zip(axes.flat, panels, strict=True):
+        for (strategy, reports), marker in zip(sweeps.items(), "os", strict=False):
+            reuse = [r.settings["reuse_factor"] for r in reports]
+            ax.plot(reuse, [value(r) for r in reports], f"{marker}-", label=strategy)
         ax.set_xscale("log", base=2)
+        if log:
+            ax.set_yscale("log")
         ax.set_xlabel("reuse factor")
         ax.set_ylabel(ylabel)
         ax.legend(frameon=False, fontsize=8)
