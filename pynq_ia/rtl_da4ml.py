@@ -1,8 +1,9 @@
-"""The jet tagger as RTL with da4ml, simulated with Verilator, synthesized with yosys.
+"""The jet tagger as RTL with da4ml, and synthesized with yosys: chapter 6's helpers.
 
 This module runs in the RTL venv (``.venv-rtl``: da4ml 0.6 needs numpy 2, which TensorFlow 2.15
-cannot share a venv with). It imports numpy, da4ml and the standard library only; what it needs
-of the course comes as files written by :mod:`pynq_ia.rtl` in the course's venv:
+cannot share a venv with), where chapter 6 runs. It imports numpy, da4ml and the standard
+library only; what it needs of the course comes as files written by :mod:`pynq_ia.rtl` in the
+course's venv:
 
 - ``network.json``: the hls4ml project's layers in order, each with its output type (read from
   the project: width, integer bits, sign, rounding, overflow) and, for dense layers, the weights
@@ -12,11 +13,10 @@ of the course comes as files written by :mod:`pynq_ia.rtl` in the course's venv:
 - ``design.json``: the design's RTL settings from the design table (top module name, pipeline
   cutoffs, the part and clock for the Vivado scripts da4ml writes).
 
-``python -m pynq_ia.rtl_da4ml DESIGN OUT STEP [SCOPE]`` runs one step on the handed-over design
-in ``DESIGN`` and writes its files and ``result.json`` into ``OUT``: ``compare`` (trace the
-network, compare every layer, and what half-up rounding would cost), ``verilog`` (write the RTL
-at several pipeline cutoffs), ``verilate`` (compile the RTL with Verilator, simulate it,
-compare), ``synthesize`` (yosys ``synth_xilinx`` for the 7 series, cell counts).
+Chapter 6 makes da4ml's calls itself (tracing, ``comb_trace``, ``RTLModel``, Verilator); here
+are what it reuses (the network traced layer by layer, ties-to-even rounding, the Verilator
+settings) and its two cached steps (:func:`pynq_ia.rtl.run`): ``verilog``, the RTL at several
+pipeline cutoffs, and ``synthesize``, yosys ``synth_xilinx`` for the 7 series.
 """
 
 from __future__ import annotations
@@ -90,28 +90,6 @@ def trace_network(layers: list[dict], *, rounding: str = "convergent"):
     return inputs, outputs
 
 
-def compare(design: Path, out: Path) -> dict:
-    """Every layer of the traced network against the C simulation, bit for bit."""
-    from da4ml.trace import comb_trace
-
-    layers = json.loads((design / "network.json").read_text())
-    frames = np.load(design / "frames.npz")
-    words = frames["inputs"].astype(np.float64)
-    result = {"frames": int(len(words)), "layers": {}, "half_up": {}}
-    start = time.perf_counter()
-    for rounding, key in (("convergent", "layers"), ("half_up", "half_up")):
-        inputs, outputs = trace_network(layers, rounding=rounding)
-        for name, out in outputs.items():
-            predicted = comb_trace(inputs, out).predict(words)
-            reference = frames[name].reshape(predicted.shape)
-            result[key][name] = {
-                "values": int(reference.size),
-                "mismatches": int(np.count_nonzero(predicted != reference)),
-            }
-    result["trace_seconds"] = time.perf_counter() - start
-    return result
-
-
 def rtl_model(design: Path, out: Path, cutoff: int):
     """The RTL of the network's logits (da4ml's ``RTLModel``) for one pipeline cutoff, and the
     folder it is written to."""
@@ -174,30 +152,6 @@ def verilator_environment(optimization: str = VERILATOR_CXX_OPTIMIZATION) -> dic
     return env
 
 
-def verilate(design: Path, out: Path) -> dict:
-    """Compile the design point's RTL with Verilator, simulate the frames, compare, time it."""
-    frames = np.load(design / "frames.npz")
-    words = frames["inputs"].astype(np.float64)
-    reference = frames["output"].reshape(len(words), -1)
-    model, _ = rtl_model(design, out, settings(design)["latency_cutoff"])
-    model.write()
-    os.environ.update(verilator_environment())
-    start = time.perf_counter()
-    model.compile(nproc=os.cpu_count() or 1)
-    compile_seconds = time.perf_counter() - start
-    predicted = model.predict(words)
-    many = np.tile(words, (max(1, 200_000 // len(words)), 1))
-    start = time.perf_counter()
-    model.predict(many)
-    return {
-        "mismatches": int(np.count_nonzero(predicted != reference)),
-        "values": int(reference.size),
-        "compile_seconds": compile_seconds,
-        "optimization": VERILATOR_CXX_OPTIMIZATION,
-        "frames_per_second": len(many) / (time.perf_counter() - start),
-    }
-
-
 #: yosys' name of each 7-series cell kind the chapter counts
 CELL_KINDS = {"LUT": r"LUT\d", "FF": r"FD\w+", "CARRY4": r"CARRY4", "DSP": r"DSP48E1"}
 
@@ -257,20 +211,5 @@ def _cells(stat: str) -> list[tuple[str, int]]:
     return pairs
 
 
-STEPS = {"compare": compare, "verilog": verilog, "verilate": verilate, "synthesize": synthesize}
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) < 3 or args[2] not in STEPS or (args[2] == "synthesize") != (len(args) in (4, 5)):
-        print(f"usage: python -m pynq_ia.rtl_da4ml DESIGN OUT ({'|'.join(STEPS)} [SCOPE [CUTOFF]])",
-              file=sys.stderr)
-        return 2
-    design, out, step = Path(args[0]), Path(args[1]), args[2]
-    result = STEPS[step](design, out, *args[3:])
-    (out / "result.json").write_text(json.dumps(result, indent=1) + "\n")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+#: the steps :func:`pynq_ia.rtl.run` caches: (design folder, output folder, *arguments) -> result
+STEPS = {"verilog": verilog, "synthesize": synthesize}

@@ -61,12 +61,12 @@ TAUGHT = {
         ],
         "shown": [],
     },
-    "06_rtl_open_flow": {
-        "code": ['rtl.run(design, "compare")', 'rtl.run(design, "verilog")',
-                 'rtl.run(design, "verilate")', 'rtl.run(design, "synthesize"'],
+    "06_rtl_open_flow": {  # da4ml's calls, in the RTL venv's kernel
+        "code": ["FixedVariableArrayInput(", "quantize(", "comb_trace(", ".predict(words)",
+                 "RTLModel(", "model.write()", "model.compile(", "model.predict(words)",
+                 'rtl.run(design, "synthesize"'],
         "shown": ["rtl_da4ml.py:trace_network", "rtl_da4ml.py:convergent_round",
-                  "rtl_da4ml.py:compare", "rtl_da4ml.py:rtl_model",
-                  "rtl_da4ml.py:verilator_environment", "rtl_da4ml.py:verilate"],
+                  "rtl_da4ml.py:verilator_environment", "rtl_da4ml.py:synthesize"],
     },
     "07_block_design": {  # the Tcl's pieces, each printed beside its explanation
         "code": ["blockdesign.write_tcl(", 'show("create_project")', 'show("processing_system7:")',

@@ -5,6 +5,8 @@ The RTL side's import rule sits with the board folder's, in tests/board/test_boa
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from pynq_ia import rtl
@@ -18,12 +20,25 @@ def test_the_rtl_venv_is_pinned_apart_from_the_course(repo_root):
     assert "tensorflow" not in pins and "numpy==2" not in course
 
 
-def test_a_missing_rtl_venv_is_a_clear_error(monkeypatch, tmp_path):
+def test_a_missing_course_venv_is_a_clear_error(monkeypatch, tmp_path):
     from pynq_ia.environment import ToolUnavailable
 
-    monkeypatch.setenv(rtl.RTL_PYTHON_ENV, str(tmp_path / "nothing" / "python"))
-    with pytest.raises(ToolUnavailable, match="make rtl-venv"):
-        rtl.rtl_python()
+    monkeypatch.setenv(rtl.COURSE_PYTHON_ENV, str(tmp_path / "nothing" / "python"))
+    with pytest.raises(ToolUnavailable, match="make venv"):
+        rtl.from_course("jet_dnn")
+
+
+def test_a_failed_hand_over_says_what_the_course_side_said(monkeypatch):
+    monkeypatch.setenv(rtl.COURSE_PYTHON_ENV, sys.executable)  # this venv: the course's
+    with pytest.raises(RuntimeError, match="(?s)could not hand 'mnist_dnn' over.*no RTL variant"):
+        rtl.from_course("mnist_dnn")
+
+
+def test_the_rtl_steps_run_only_in_the_rtl_venv(tmp_path):
+    from pynq_ia.environment import ToolUnavailable
+
+    with pytest.raises(ToolUnavailable, match="pynq-ia-rtl"):  # the course's venv has no da4ml
+        rtl.run(tmp_path, "verilog")
 
 
 def test_the_type_names_read_like_cpp():

@@ -3,7 +3,10 @@
 With ``--nbval`` or ``--nbval-lax``, every markdown chapter listed in ``_toc.yml`` (at the pytest
 rootdir) is converted to a notebook in ``_build/nbval/`` and handed to nbval, which executes it
 cell by cell in a fresh kernel; a cell that raises fails the run. The kernel starts in the
-chapter's own folder, as under Jupyter Book. Besides:
+chapter's own folder, as under Jupyter Book. A chapter whose front matter names a kernel other
+than ``python3`` (chapter 6: ``pynq-ia-rtl``, the RTL venv) runs in that kernel, as under
+Jupyter Book, even with ``--nbval-current-env`` (which then means the course's venv for all the
+others). Besides:
 
 - a cell whose outputs show a warning, a traceback or an absolute path fails too
   (:func:`tools.book.forbidden_output`): the pages are the product;
@@ -38,6 +41,8 @@ from tools.book import (
 )
 
 NOTEBOOK_FOLDER = Path("_build") / "nbval"
+#: the kernelspec of the chapters that run in the course's venv (``--nbval-current-env``)
+DEFAULT_KERNEL = "python3"
 
 
 def _nbval_active(config: pytest.Config) -> bool:
@@ -70,7 +75,17 @@ class ChapterNotebook(IPyNbFile):
         return legacy_path(self.notebook)
 
     def setup(self) -> None:
-        super().setup()
+        kernel = self.nb.metadata.get("kernelspec", {}).get("name", DEFAULT_KERNEL)
+        option = self.config.option
+        if kernel == DEFAULT_KERNEL:
+            super().setup()
+        else:  # the chapter's own kernel: nbval reads these two options to choose one
+            chosen = option.nbval_current_env, option.nbval_kernel_name
+            option.nbval_current_env, option.nbval_kernel_name = False, kernel
+            try:
+                super().setup()
+            finally:
+                option.nbval_current_env, option.nbval_kernel_name = chosen
         # nbval starts the kernel next to the converted notebook; chapters run in their folder
         code = f"import os; os.chdir({str(self.path.parent)!r})"
         reply = self.kernel.execute_cell_input(code, allow_stdin=False)
