@@ -71,11 +71,50 @@ def network_description(project) -> list[dict[str, Any]]:
                 "overflow": str(precision.saturation_mode),
             },
         }
-        if "weight" in layer.weights:
-            entry["weight"] = layer.weights["weight"].data.tolist()
-            entry["bias"] = layer.weights["bias"].data.tolist()
+        for kind in ("weight", "bias"):
+            if kind in layer.weights:  # as the C++ holds them, on their type's grid
+                weights = layer.weights[kind]
+                entry[kind] = on_grid(weights.data, weights.type.precision).tolist()
         layers.append(entry)
     return layers
+
+
+def on_grid(values, precision) -> np.ndarray:
+    """``values`` as hls4ml's C++ holds them in a variable of type ``precision``.
+
+    hls4ml writes each weight into the project's headers as a decimal number with as many
+    decimal places as the type has fractional bits (``WeightVariable.update_precision`` in
+    hls4ml/model/types.py: ``'{:.Nf}'``), and the ``ap_fixed`` variable it initialises
+    quantizes that number: with the type's rounding (``AP_TRN`` rounds down, ``AP_RND`` half
+    up, ``AP_RND_CONV`` ties to even) and overflow (``AP_WRAP``, ``AP_SAT``). Both steps are
+    done here. QKeras' weights are on the type's grid already, and a grid value has an exact
+    decimal of that many places: they come out unchanged. A float model's weights, under a
+    post-training configuration, do not.
+    """
+    width, integer = int(precision.width), int(precision.integer)
+    rounding, overflow = str(precision.rounding_mode), str(precision.saturation_mode)
+    fractional = width - integer
+    values = np.asarray(values, dtype=np.float64)
+    written = np.array([float(f"{value:.{max(0, fractional)}f}") for value in values.ravel()])
+    scale = 2.0**fractional
+    scaled = written.reshape(values.shape) * scale
+    if rounding == "TRN":
+        steps = np.floor(scaled)
+    elif rounding == "RND":
+        steps = np.floor(scaled + 0.5)
+    elif rounding == "RND_CONV":
+        steps = np.round(scaled)  # numpy rounds ties to even
+    else:
+        raise ValueError(f"the RTL export models AP_TRN, AP_RND and AP_RND_CONV, not AP_{rounding}")
+    low, high = (-(2 ** (width - 1)), 2 ** (width - 1) - 1) if precision.signed else (
+        0, 2**width - 1)
+    if overflow == "SAT":
+        steps = np.clip(steps, low, high)
+    elif overflow == "WRAP":
+        steps = (steps - low) % 2**width + low
+    else:
+        raise ValueError(f"the RTL export models AP_SAT and AP_WRAP, not AP_{overflow}")
+    return steps / scale
 
 
 def export(traced_project, x: np.ndarray) -> Path:

@@ -48,3 +48,61 @@ def test_the_type_names_read_like_cpp():
     assert rtl._type_name(fixed) == "ap_fixed<16,6,AP_RND_CONV,AP_SAT>"
     assert rtl._type_name(plain) == "ap_fixed<27,12>"
     assert rtl._type_name(relu) == "ap_ufixed<6,0,AP_RND_CONV,AP_SAT>"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("weight_type", ["ap_fixed<4,1,AP_RND_CONV,AP_SAT>", "ap_fixed<4,1>"])
+def test_exported_float_weights_are_those_the_c_simulation_computes_with(tmp_path, weight_type):
+    """A float layer under a post-training type: the exported weights, used in numpy, give
+    the compiled C simulation's outputs bit for bit (ties, values out of range, and values the
+    decimal hls4ml writes moves across a step)."""
+    from types import SimpleNamespace
+
+    import hls4ml
+    import numpy as np
+    from tensorflow import keras
+
+    # steps of 1/8: 0.0625 and 0.1875 are ties, 1.5 and -2.0 out of range, 0.1249 is written
+    # as 0.125 (three decimals), 0.3 and the rest ordinary values
+    kernel = np.array([[0.0625, 0.1875, 1.5], [-0.0625, -2.0, 0.3], [0.1249, -0.4, 0.2],
+                       [-0.99, 0.5, 0.05]], dtype=np.float32)
+    bias = np.array([0.0625, -1.3, 0.31], dtype=np.float32)
+    model = keras.Sequential([keras.layers.Input(shape=(4,), name="inputs"),
+                              keras.layers.Dense(3, name="fc")])
+    model.get_layer("fc").set_weights([kernel, bias])
+    config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vivado")
+    config["LayerName"]["fc"]["Precision"].update(weight=weight_type, bias=weight_type)
+    hls_model = hls4ml.converters.convert_from_keras_model(
+        model, hls_config=config, backend="Vivado", io_type="io_parallel",
+        output_dir=str(tmp_path / "project"))
+    hls_model.compile()
+    fc = next(L for L in rtl.network_description(SimpleNamespace(hls_model=hls_model))
+              if L["name"] == "fc")
+    weight, exported_bias = np.array(fc["weight"]).reshape(kernel.shape), np.array(fc["bias"])
+    assert np.all(weight * 8 == np.round(weight * 8)) and np.abs(weight).max() <= 1
+    assert not np.array_equal(weight, kernel)  # the float weights did move
+    x = np.random.default_rng(3).integers(-64, 64, size=(50, 4)) / 16  # on ap_fixed<16,6>
+    predicted = hls_model.predict(np.ascontiguousarray(x, dtype=np.float32))
+    np.testing.assert_array_equal(predicted.reshape(len(x), -1), x @ weight + exported_bias)
+
+
+def test_weights_go_on_the_grid_as_hls4ml_writes_and_cpp_rounds_them():
+    from types import SimpleNamespace
+
+    def fixed(rounding, overflow):  # ap_fixed<4,1,...>: steps of 1/8 in [-1, 7/8]
+        return SimpleNamespace(width=4, integer=1, signed=True, rounding_mode=rounding,
+                               saturation_mode=overflow)
+
+    values = [0.0625, 0.1875, 0.1249, 1.5, -2.0, -0.3]
+    assert rtl.on_grid(values, fixed("RND_CONV", "SAT")).tolist() == [
+        0.0, 0.25, 0.125, 0.875, -1.0, -0.25]
+    # 0.1249 is written "0.125", on a step: truncation keeps it; 1.5 wraps to -0.5, -2.0 to 0
+    assert rtl.on_grid(values, fixed("TRN", "WRAP")).tolist() == [
+        0.0, 0.125, 0.125, -0.5, 0.0, -0.375]
+    # 0.0625 is written "0.062" (Python rounds the exact tie to even), below half a step
+    assert rtl.on_grid(values, fixed("RND", "SAT")).tolist() == [
+        0.0, 0.25, 0.125, 0.875, -1.0, -0.25]
+    grid = [-1.0, -0.375, 0.0, 0.125, 0.875]  # QKeras' weights: already on it, unchanged
+    assert rtl.on_grid(grid, fixed("RND_CONV", "SAT")).tolist() == grid
+    with pytest.raises(ValueError, match="AP_RND_ZERO"):
+        rtl.on_grid(values, fixed("RND_ZERO", "SAT"))
