@@ -17,6 +17,7 @@ changes to hls4ml (:mod:`pynq_ia.hls4ml_patches`) are in place before anything i
 
 from __future__ import annotations
 
+import copy
 import ctypes
 import hashlib
 import time
@@ -72,6 +73,45 @@ def hls_config(model, settings: HLSSettings, *, trace: bool = False) -> dict[str
     return config
 
 
+def relu_peaks(model, x: np.ndarray) -> dict[str, float]:
+    """The largest output of each ReLU activation layer of a Keras ``model`` on ``x``."""
+    from tensorflow import keras
+
+    relus = [layer.name for layer in model.layers
+             if getattr(layer, "activation", None) is keras.activations.relu
+             and not layer.get_weights()]
+    outputs = keras.Model(model.inputs, [model.get_layer(name).output for name in relus])
+    values = outputs.predict(x, verbose=0)
+    return {name: float(np.max(v)) for name, v in zip(relus, values, strict=True)}
+
+
+def integer_bits(peak: float) -> int:
+    """Integer bits of an unsigned fixed-point type whose range [0, 2**bits) holds ``peak``."""
+    return max(0, int(np.floor(np.log2(peak))) + 1) if peak > 0 else 0
+
+
+def ptq_config(model, settings: HLSSettings, width: int,
+               peaks: dict[str, float]) -> dict[str, Any]:
+    """Post-training quantization of a float ``model``: the design's configuration with
+    ``width``-bit weights and ReLUs.
+
+    Weights and biases become ``ap_fixed<width,1>`` (a float model's weights lie within +-1),
+    each ReLU output ``ap_ufixed<width,i>`` with ``i`` the integer bits its largest output
+    (``peaks``, from :func:`relu_peaks`) needs; both round to nearest, ties to even, and
+    saturate, as QKeras' quantizers do. The input word, the logits and the softmax stay the
+    design's (:func:`hls_config`); the dense layers' sums keep hls4ml's exact ``auto`` types.
+    """
+    config = hls_config(model, settings)
+    for name, layer in config["LayerName"].items():
+        if layer.get("Precision", {}).keys() >= {"weight", "bias"}:  # the dense layers
+            weight_type = f"ap_fixed<{width},1,AP_RND_CONV,AP_SAT>"
+            layer["Precision"].update(weight=weight_type, bias=weight_type)
+        if name in peaks:
+            layer["Precision"]["result"] = (
+                f"ap_ufixed<{width},{integer_bits(peaks[name])},AP_RND_CONV,AP_SAT>")
+    return config
+
+
 def convert(
     model,
     name: str,
@@ -79,13 +119,18 @@ def convert(
     settings: HLSSettings | None = None,
     *,
     trace: bool = False,
+    config: dict[str, Any] | None = None,
 ):
-    """The hls4ml model (not yet written) of ``model``, as a VivadoAccelerator project."""
+    """The hls4ml model (not yet written) of ``model``, as a VivadoAccelerator project.
+
+    ``config``: an hls4ml configuration instead of the design's (:func:`hls_config`), e.g. a
+    post-training one (:func:`ptq_config`).
+    """
     import hls4ml
 
     hls4ml_patches.apply()
     settings = settings or designs.design(name).hls
-    config = hls_config(model, settings, trace=trace)
+    config = _configuration(model, settings, trace, config)
     with quiet_qkeras_serialization():
         return hls4ml.converters.convert_from_keras_model(
             model,
@@ -137,7 +182,19 @@ class HLSProject:
         return np.asarray(out).reshape(len(x), -1)
 
 
-def project_inputs(name: str, model, settings: HLSSettings, *, trace: bool = False) -> dict:
+def _configuration(model, settings: HLSSettings, trace: bool,
+                   config: dict[str, Any] | None) -> dict[str, Any]:
+    if config is None:
+        return hls_config(model, settings, trace=trace)
+    config = copy.deepcopy(config)
+    if trace:
+        for layer_config in config["LayerName"].values():
+            layer_config["Trace"] = True
+    return config
+
+
+def project_inputs(name: str, model, settings: HLSSettings, *, trace: bool = False,
+                   config: dict[str, Any] | None = None) -> dict:
     """What a compiled project depends on: the model's architecture and weights, the hls4ml
     configuration and version, the settings, and the course's own code that writes C++."""
     import hls4ml
@@ -155,7 +212,7 @@ def project_inputs(name: str, model, settings: HLSSettings, *, trace: bool = Fal
         "hls4ml": hls4ml.__version__,
         "settings": settings.as_dict(),
         "trace": trace,
-        "config": artifacts.fingerprint(hls_config(model, settings, trace=trace)),
+        "config": artifacts.fingerprint(_configuration(model, settings, trace, config)),
         "architecture": artifacts.fingerprint(architecture(model)),
         "weights": weights.hexdigest(),
         "course_code": course_code.hexdigest(),
@@ -170,12 +227,14 @@ def hls_project(
     directory: Path | None = None,
     trace: bool = False,
     profile: str | None = None,
+    config: dict[str, Any] | None = None,
 ) -> HLSProject:
     """Design ``name``'s ``model`` converted, and its C simulation compiled, once.
 
     The project is the entry ``hls4ml/<name>`` of the artifact cache (``directory``: an entry
     elsewhere, e.g. a variant); one compiled earlier for the same model, weights, configuration
-    and hls4ml version is loaded, nothing is written or compiled.
+    and hls4ml version is loaded, nothing is written or compiled. ``config`` replaces the
+    design's hls4ml configuration (:func:`convert`).
     """
     settings = settings or designs.design(name).hls
     if directory is None:
@@ -184,7 +243,7 @@ def hls_project(
     built = {}
 
     def build(folder: Path) -> None:
-        hls_model = convert(model, name, folder, settings, trace=trace)
+        hls_model = convert(model, name, folder, settings, trace=trace, config=config)
         start = time.perf_counter()
         with quiet_qkeras_serialization():  # write() writes the model's configuration too
             hls_model.compile()  # write() + g++ build of hls4ml's C simulation
@@ -199,7 +258,7 @@ def hls_project(
         built.update(hls_model=hls_model, words=words)
 
     directory.parent.mkdir(parents=True, exist_ok=True)
-    inputs = project_inputs(name, model, settings, trace=trace)
+    inputs = project_inputs(name, model, settings, trace=trace, config=config)
     entry = artifacts.cached(directory.parent, directory.name, inputs, build)
     stamp = artifacts.read_json(entry / PROJECT_STAMP)
     compiled_in = stamp.get("compiled_in")
@@ -214,7 +273,7 @@ def hls_project(
     if built:
         return HLSProject(name, built["hls_model"], settings, entry, stamp["seconds"],
                           built["words"])
-    hls_model = convert(model, name, entry, settings, trace=trace)
+    hls_model = convert(model, name, entry, settings, trace=trace, config=config)
     # hls4ml has no public call that attaches a library it built earlier
     hls_model._top_function_lib = ctypes.cdll.LoadLibrary(str(entry / stamp["hls4ml"]))
     words = WordRunner(entry / stamp["word_runner"], settings.input_format,

@@ -33,6 +33,9 @@ class Profile:
     batch_size: int
     #: what chapter 6 synthesizes with yosys: "network" (minutes) or its "last_stage" (seconds)
     rtl_synthesis: str
+    #: what chapter 6 synthesizes of each variant of the jet tagger (post-training, QKeras,
+    #: QKeras + pruning): "network", or "LAYER:N", the first N outputs of a layer (seconds)
+    rtl_variant_synthesis: str
 
     def as_dict(self) -> dict[str, object]:
         """The profile as a plain dict, for provenance records."""
@@ -50,6 +53,7 @@ PROFILES: dict[str, Profile] = {
         epochs_cnn=8,
         batch_size=128,
         rtl_synthesis="last_stage",
+        rtl_variant_synthesis="relu1:2",
     ),
     "full": Profile(
         name="full",
@@ -61,6 +65,7 @@ PROFILES: dict[str, Profile] = {
         epochs_cnn=30,
         batch_size=512,
         rtl_synthesis="network",
+        rtl_variant_synthesis="network",
     ),
 }
 

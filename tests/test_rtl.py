@@ -56,8 +56,6 @@ def test_exported_float_weights_are_those_the_c_simulation_computes_with(tmp_pat
     """A float layer under a post-training type: the exported weights, used in numpy, give
     the compiled C simulation's outputs bit for bit (ties, values out of range, and values the
     decimal hls4ml writes moves across a step)."""
-    from types import SimpleNamespace
-
     import hls4ml
     import numpy as np
     from tensorflow import keras
@@ -76,7 +74,7 @@ def test_exported_float_weights_are_those_the_c_simulation_computes_with(tmp_pat
         model, hls_config=config, backend="Vivado", io_type="io_parallel",
         output_dir=str(tmp_path / "project"))
     hls_model.compile()
-    fc = next(L for L in rtl.network_description(SimpleNamespace(hls_model=hls_model))
+    fc = next(L for L in rtl.network_description(hls_model)
               if L["name"] == "fc")
     weight, exported_bias = np.array(fc["weight"]).reshape(kernel.shape), np.array(fc["bias"])
     assert np.all(weight * 8 == np.round(weight * 8)) and np.abs(weight).max() <= 1
@@ -106,3 +104,80 @@ def test_weights_go_on_the_grid_as_hls4ml_writes_and_cpp_rounds_them():
     assert rtl.on_grid(grid, fixed("RND_CONV", "SAT")).tolist() == grid
     with pytest.raises(ValueError, match="AP_RND_ZERO"):
         rtl.on_grid(values, fixed("RND_ZERO", "SAT"))
+
+
+#: chapter 6's trace of a small network, run in the RTL venv: every layer's mismatches
+_TRACE_IN_THE_RTL_VENV = """
+import json, sys
+from pathlib import Path
+import numpy as np
+from da4ml.trace import comb_trace
+from pynq_ia import rtl, rtl_da4ml
+folder = Path(sys.argv[1])
+layers = json.loads((folder / "network.json").read_text())
+frames = np.load(folder / "frames.npz")
+inputs, outputs = rtl_da4ml.trace_network(layers)
+words = frames["inputs"].astype(np.float64)
+print(json.dumps({name: rtl.mismatches(comb_trace(inputs, out).predict(words), frames[name])
+                  for name, out in outputs.items()}))
+"""
+
+
+@pytest.mark.slow
+def test_the_trace_casts_every_type_as_the_c_simulation_does(tmp_path, repo_root):
+    """A dense layer whose result rounds half up and saturates, a ReLU into a signed type that
+    wraps (the ReLU is no longer the saturation's), a result that truncates and saturates:
+    da4ml's trace (in the RTL venv) equals hls4ml's C simulation, layer by layer."""
+    import json
+    import os
+    import subprocess
+
+    import hls4ml
+    import numpy as np
+    from tensorflow import keras
+
+    rtl_python = repo_root / ".venv-rtl" / "bin" / "python"
+    if not rtl_python.is_file():
+        pytest.skip("the RTL venv is missing: `make rtl-venv` creates it")
+    rng = np.random.default_rng(7)
+    model = keras.Sequential([keras.layers.Input(shape=(4,), name="inputs"),
+                              keras.layers.Dense(6, name="fc1"),
+                              keras.layers.Activation("relu", name="relu1"),
+                              keras.layers.Dense(3, name="fc2")])
+    model.get_layer("fc1").set_weights([rng.uniform(-1, 1, (4, 6)), rng.uniform(-1, 1, 6)])
+    model.get_layer("fc2").set_weights([rng.uniform(-1, 1, (6, 3)), rng.uniform(-1, 1, 3)])
+    config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vivado")
+    types = {"inputs": {"result": "ap_fixed<10,3>"},
+             "fc1": {"weight": "ap_fixed<6,1,AP_RND_CONV,AP_SAT>",
+                     "bias": "ap_fixed<6,1,AP_RND_CONV,AP_SAT>",
+                     "result": "ap_fixed<9,2,AP_RND,AP_SAT>"},
+             "relu1": {"result": "ap_fixed<6,2,AP_RND_CONV,AP_WRAP>"},
+             "fc2": {"weight": "ap_fixed<5,1>", "bias": "ap_fixed<5,1>",
+                     "result": "ap_fixed<7,2,AP_TRN,AP_SAT>"}}
+    for name, precision in types.items():
+        config["LayerName"][name]["Precision"].update(precision)
+    for layer_config in config["LayerName"].values():  # fc1_linear, fc2_linear too
+        layer_config["Trace"] = True
+    hls_model = hls4ml.converters.convert_from_keras_model(
+        model, hls_config=config, backend="Vivado", io_type="io_parallel",
+        output_dir=str(tmp_path / "project"))
+    hls_model.compile()
+    x = rng.integers(-512, 512, size=(400, 4)) / 128  # on ap_fixed<10,3>: up to +-4
+    _, traced = hls_model.trace(np.ascontiguousarray(x, dtype=np.float32))
+    layers = rtl.network_description(hls_model)
+    assert {"fc1", "relu1", "fc2"} <= set(traced)
+    folder = tmp_path / "handed_over"
+    folder.mkdir()
+    (folder / "network.json").write_text(json.dumps(layers))
+    np.savez(folder / "frames.npz", inputs=x, **{k: np.asarray(v) for k, v in traced.items()})
+    done = subprocess.run([str(rtl_python), "-c", _TRACE_IN_THE_RTL_VENV, str(folder)],
+                          env={**os.environ, "PYTHONPATH": str(repo_root)},
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    mismatches = json.loads(done.stdout.strip().splitlines()[-1])
+    assert {"fc1", "relu1", "fc2"} <= set(mismatches)
+    assert not any(mismatches.values()), mismatches
+    # the modes mattered: sums saturated in fc1, and the wrapping ReLU turned some negative
+    fc1 = np.asarray(traced["fc1"]).reshape(len(x), -1)
+    assert np.any(fc1 == 2 - 2**-7) and np.any(fc1 == -2)
+    assert np.any(np.asarray(traced["relu1"]) < 0)
