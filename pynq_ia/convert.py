@@ -95,11 +95,12 @@ def ptq_config(model, settings: HLSSettings, width: int,
     """Post-training quantization of a float ``model``: the design's configuration with
     ``width``-bit weights and ReLUs.
 
-    Weights and biases become ``ap_fixed<width,1>`` (a float model's weights lie within +-1),
-    each ReLU output ``ap_ufixed<width,i>`` with ``i`` the integer bits its largest output
-    (``peaks``, from :func:`relu_peaks`) needs; both round to nearest, ties to even, and
-    saturate, as QKeras' quantizers do. The input word, the logits and the softmax stay the
-    design's (:func:`hls_config`); the dense layers' sums keep hls4ml's exact ``auto`` types.
+    Weights and biases become ``ap_fixed<width,1>``, [-1, 1) (the jet tagger's float kernels lie
+    within +-1: chapter 4 prints them; anything beyond saturates), each ReLU output
+    ``ap_ufixed<width,i>`` with ``i`` the integer bits its largest output (``peaks``, from
+    :func:`relu_peaks`) needs; both round to nearest, ties to even, and saturate, as QKeras'
+    quantizers do. The input word, the logits and the softmax stay the design's
+    (:func:`hls_config`); the hidden dense layers' sums keep hls4ml's exact ``auto`` types.
     """
     config = hls_config(model, settings)
     for name, layer in config["LayerName"].items():

@@ -171,8 +171,9 @@ def export(traced_project, x: np.ndarray, labels: np.ndarray) -> Path:
                         network_description(traced_project.hls_model), frames)
 
 
-#: the width of chapter 6's post-training variant: hls4ml's default width (ap_fixed<16,6>),
-#: at which chapter 4 finds the float model's accuracy kept (its checks assert it)
+#: the width of chapter 6's post-training variant: hls4ml's default width (16 bits, as in its
+#: default ap_fixed<16,6>), at which chapter 4 finds the float model's accuracy kept (its
+#: checks assert it)
 POST_TRAINING_BITS = 16
 
 
@@ -460,16 +461,18 @@ def variant_comparison(variants, circuits: dict[str, dict[str, float]],
     for variant in variants:
         circuit, cells = circuits[variant.label], synthesized[variant.label]
         layers = artifacts.read_json(Path(variant.design) / "network.json")
-        nonzero, total = _weights(scoped(layers, cells["scope"]) if ":" in cells["scope"]
-                                  else layers)
+        synthesized_layers = None if cells["scope"] == "last_stage" else scoped(
+            layers, cells["scope"])  # a pipeline stage holds parts of several layers
+        nonzero, total = _weights(synthesized_layers) if synthesized_layers else (0, 0)
         ip = variant.hls4ml_ip
         columns[variant.label] = {
             "weights": variant.weight_type,
             "non-zero weights": f"{variant.nonzero_weights:,} of {variant.weights:,}",
             f"test accuracy (da4ml circuit, {test_jets:,} jets)": f"{circuit['accuracy']:.3f}",
-            "da4ml cost, whole network (~LUTs)": f"{circuit['cost']:,.0f}",
+            "da4ml cost estimate, whole network (adder bits, ~LUTs)": f"{circuit['cost']:,.0f}",
             "yosys synthesized": scope_label(variant.design, cells["scope"]),
-            "non-zero weights synthesized": f"{nonzero:,} of {total:,}",
+            "non-zero weights synthesized": (f"{nonzero:,} of {total:,}" if synthesized_layers
+                                             else "not counted"),
             **{f"{kind} (yosys)": f"{cells['cells'][kind]:,}" for kind in ("LUT", "FF", "CARRY4")},
             **{f"{kind}, hls4ml IP": f"{ip[kind]:,.0f}" for kind in ("LUT", "FF", "DSP")},
             "hls4ml IP figures": ip["source"],

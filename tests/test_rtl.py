@@ -181,3 +181,29 @@ def test_the_trace_casts_every_type_as_the_c_simulation_does(tmp_path, repo_root
     fc1 = np.asarray(traced["fc1"]).reshape(len(x), -1)
     assert np.any(fc1 == 2 - 2**-7) and np.any(fc1 == -2)
     assert np.any(np.asarray(traced["relu1"]) < 0)
+
+
+def test_a_synthesis_scope_cuts_the_layer_that_feeds_it(tmp_path):
+    """"relu1:2": the network up to relu1, with fc1 cut to its first two neurons."""
+    import json
+
+    from pynq_ia import rtl_da4ml
+
+    def layer(name, kind, size, **weights):
+        return {"name": name, "class": kind, "size": size, **weights}
+
+    layers = [layer("inputs", "Input", 3),
+              layer("fc1", "Dense", 4, weight=[[1, 2, 3, 4]] * 3, bias=[0, 1, 0, 1]),
+              layer("relu1", "Activation", 4), layer("fc2", "Dense", 1, weight=[[1]] * 4,
+                                                    bias=[0])]
+    assert rtl_da4ml.scoped(layers, "network") is layers
+    cut = rtl_da4ml.scoped(layers, "relu1:2")
+    assert [entry["name"] for entry in cut] == ["inputs", "fc1", "relu1"]
+    assert cut[1]["weight"] == [[1, 2]] * 3 and cut[1]["bias"] == [0, 1]
+    assert cut[1]["size"] == cut[2]["size"] == 2
+    assert layers[1]["size"] == 4 and len(layers[1]["bias"]) == 4  # the network is untouched
+    with pytest.raises(ValueError, match="no layer 'relu9'"):
+        rtl_da4ml.scoped(layers, "relu9:2")
+    (tmp_path / "network.json").write_text(json.dumps(layers))
+    assert rtl.scope_label(tmp_path, "relu1:2") == "2 neurons of fc1, relu1"
+    assert rtl.scope_label(tmp_path, "network") == "whole network"
