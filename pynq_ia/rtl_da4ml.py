@@ -111,25 +111,26 @@ def trace_network(layers: list[dict], *, rounding: str = "convergent"):
 
 
 def scoped(layers: list[dict], scope: str) -> list[dict]:
-    """The layers of a ``scope``: ``"network"`` (all), or ``"LAYER:N"`` (e.g. ``"relu1:4"``):
-    the network up to ``LAYER``, with the dense layer that feeds it cut to its first ``N``
-    outputs (neurons). Traced alone, those neurons are a circuit of their own, which da4ml
-    optimizes from their weights only: a small design that synthesizes in seconds."""
+    """The layers of a ``scope``: ``"network"`` (all), or ``"LAYER:N"``, e.g.
+    ``"relu1:2"``: the network up to ``LAYER``, the dense layer that feeds it cut to
+    its first ``N`` outputs (neurons). Traced alone, those neurons are a circuit of
+    their own, which da4ml optimizes from their weights only: a small design that
+    synthesizes in seconds."""
     if scope == "network":
         return layers
     name, count = scope.split(":")
     names = [layer["name"] for layer in layers]
     if name not in names:
-        raise ValueError(f"no layer {name!r} in the network: one of {', '.join(names)}")
+        raise ValueError(f"no layer {name!r} in the network: one of {names}")
     end = names.index(name)
-    dense = max((at for at in range(end + 1) if layers[at]["class"] == "Dense"), default=None)
-    if dense is None:
+    dense = [at for at in range(end + 1) if layers[at]["class"] == "Dense"]
+    if not dense:
         raise ValueError(f"no dense layer feeds {name!r}")
-    kept = [dict(layer) for layer in layers[: end + 1]]
-    columns = int(count)
-    kept[dense]["weight"] = [row[:columns] for row in kept[dense]["weight"]]
-    kept[dense]["bias"] = kept[dense]["bias"][:columns]
-    for layer in kept[dense:]:
+    kept = [dict(layer) for layer in layers[: end + 1]]  # copies: the network stays
+    cut, columns = kept[dense[-1]], int(count)
+    cut["weight"] = [row[:columns] for row in cut["weight"]]
+    cut["bias"] = cut["bias"][:columns]
+    for layer in kept[dense[-1]:]:
         layer["size"] = columns
     return kept
 
