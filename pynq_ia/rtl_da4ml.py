@@ -172,6 +172,36 @@ def verilog(design: Path, out: Path) -> dict:
     return {"cutoffs": designs, "design_point": given["latency_cutoff"]}
 
 
+#: the course's AXI-stream wrapper around a da4ml core (Verilog, in the package)
+NN_AXIS_VERILOG = Path(__file__).parent / "verilog" / "nn_axis.v"
+
+
+def nn_axis_parameters(logic, latency: int, output_type: dict, word_bits: int = 16) -> dict:
+    """The parameters of ``nn_axis.v`` around the core da4ml writes for ``logic``.
+
+    ``latency`` is the pipeline's stages as da4ml's ``metadata.json`` counts them; the core
+    registers its input too, so its result follows ``latency + 1`` clock edges after the input.
+    da4ml packs the inputs and outputs at one stride each, in one format per side (the widest
+    sign, integer and fraction of the fields, as its own Verilator binder and ``predict``
+    read them); the wrapper extends each output field to a ``word_bits`` word of
+    ``output_type`` (the hls4ml type of the last traced layer), which must hold that format.
+    """
+    from da4ml.codegen.rtl.rtl_model import get_io_kifs
+
+    kifs_in, kifs_out = get_io_kifs(logic)
+    k, i, f = (int(np.max(part)) for part in kifs_out)
+    word_k, word_i, word_f = kif(output_type)
+    if output_type["width"] != word_bits or f > word_f or k + i > word_k + word_i:
+        raise ValueError(f"output fields (k, i, f) = {(k, i, f)} do not fit "
+                         f"{output_type} in {word_bits}-bit words")
+    if latency < 1:
+        raise ValueError("the wrapper needs a pipelined core (latency_cutoff > 0)")
+    n_in, n_out = logic.shape
+    return {"N_IN": n_in, "IN_BITS": int(sum(np.max(part) for part in kifs_in)), "N_OUT": n_out,
+            "OUT_FIELD_BITS": k + i + f, "OUT_SIGNED": k, "OUT_SHIFT": word_f - f,
+            "OUT_WORD_BITS": word_bits, "CORE_LATENCY": latency + 1, "FRAMES": 2}
+
+
 #: gcc's optimization for the Verilated C++. The chapter simulates its test frames (1,000 in the
 #: ci profile) and times 200,000: at -O0 the jet tagger's 2.4 MB of generated C++ compiles in
 #: 11 s instead of 57 s (da4ml's default, -O) and simulates about 3.6 times slower (140k against
