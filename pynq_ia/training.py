@@ -304,8 +304,9 @@ def unpruned_model(
               "epochs": design.epochs(profile), "batch_size": profile.batch_size,
               "learning_rate": design.learning_rate, "pruning": None, "seed": SEED}
     stage = artifacts.stage_dir("models", profile=profile.name)
-    entry = artifacts.cached(stage, f"{name}_qkeras_{quantization.bits}bits_unpruned", inputs,
-                             build)
+    q = quantization
+    widths = f"w{q.bits}.{q.weight_integer}_a{q.relu_bits}.{q.activation_integer}"  # bits.int
+    entry = artifacts.cached(stage, f"{name}_qkeras_unpruned_{widths}", inputs, build)
     return trained.get("model") or load(entry / f"{name}.h5")
 
 
