@@ -217,7 +217,7 @@ def _weights(layers: list[dict[str, Any]]) -> tuple[int, int]:
 
 
 def _variant(label: str, design_folder: Path, hls_model, report) -> Variant:
-    layers = network_description(hls_model)
+    layers = artifacts.read_json(design_folder / "network.json")  # as handed over
     weight_type = next(_type_name(_fixed_type(layer.weights["weight"].type.precision))
                        for layer in hls_model.get_layers() if "weight" in layer.weights)
     nonzero, total = _weights(layers)
@@ -275,11 +275,11 @@ def hand_over(name: str) -> HandOver:
             "unpruned", unpruned, convert.hls_config(unpruned, design.hls)),
     }
     variants = []
+    frames = {"inputs": _input_words(traced, jets.x_test), "labels": jets.y_test}  # all alike
     for label, (suffix, variant_model, config) in others.items():
         entry = f"{name}_{suffix}"
         hls_model = convert.convert(variant_model, name, artifacts.stage_dir("hls4ml") / entry,
                                     config=config)
-        frames = {"inputs": _input_words(traced, jets.x_test), "labels": jets.y_test}
         folder = _handed_over(entry, name, network_description(hls_model), frames)
         report = _variant_report(name, variant_model, hls_model, config, entry)
         variants.append(_variant(label, folder, hls_model, report))
@@ -440,11 +440,11 @@ def scope_label(design: Path, scope: str) -> str:
         return "whole network"
     if scope == "last_stage":
         return "last pipeline stage only"
+    from pynq_ia.rtl_da4ml import scoped
+
     layer, count = scope.split(":")
-    layers = artifacts.read_json(Path(design) / "network.json")
-    names = [entry["name"] for entry in layers]
-    dense = [entry["name"] for entry in layers[: names.index(layer) + 1]
-             if entry["class"] == "Dense"][-1]
+    kept = scoped(artifacts.read_json(Path(design) / "network.json"), scope)
+    dense = [entry["name"] for entry in kept if entry["class"] == "Dense"][-1]
     return f"{count} neurons of {dense}, {layer}"
 
 

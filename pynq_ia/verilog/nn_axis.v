@@ -64,7 +64,7 @@ module nn_axis #(
     reg [IN_COUNT_BITS-1:0] word_count;   // words of the current frame received so far
     reg frame_last;                       // a word of the current frame carried TLAST
 
-    reg [SLOT_BITS:0] frames_held;             // frames in the core or in the output buffer
+    reg [SLOT_BITS:0] frames_held;        // frames in the core or in the output buffer
     wire last_word = (word_count == N_IN - 1);
     wire room = (frames_held < FRAMES);
     assign s_axis_tready = aresetn && (!last_word || room);
