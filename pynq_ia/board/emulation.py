@@ -22,11 +22,20 @@ Without a board, the course runs the very same driver (:mod:`pynq_ia.board.drive
 
 Status bits follow the hardware: halted/idle, the interrupt-on-complete flag, the error bits of a
 bad address or a zero length, the soft reset. Timings measured here are the host's, not the
-FPGA's: pages label them *emulation*. numpy, pynq and the standard library only.
+FPGA's: pages label them *emulation*.
+
+Board code written for a real PYNQ-Z2 runs unmodified: ``pynq.Overlay(bitfile)`` with its default
+``download=True`` sets the PL clocks from the ``.hwh`` and "downloads" the bitstream
+(:meth:`EmulatedBoard.download`: PYNQ's own parser checks its header, the PL starts from reset),
+and ``pynq.ps.Clocks`` reads and writes the emulated PS's clock registers
+(:mod:`pynq_ia.board.zynq_clocks`). Setting FCLK0 above the design's f_max, when the board knows
+it, warns. numpy, pynq and the standard library only.
 """
 
 from __future__ import annotations
 
+import struct
+import warnings
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,12 +47,15 @@ from pynq.buffer import PynqBuffer
 
 from pynq_ia.board import dma_registers as reg
 from pynq_ia.board.csim import WordRunner
-from pynq_ia.board.overlays import parse_hwh
+from pynq_ia.board.overlays import OverlayError, parse_hwh
+from pynq_ia.board.zynq_clocks import FPGA_CLK_CTRL, SLCR_BASE, SystemLevelControl, attach_clocks
 
 #: where the emulated DDR hands out buffers (the PYNQ-Z2's 512 MB of DDR start at 0)
 DDR_BASE = 0x1000_0000
 DDR_SIZE = 0x1000_0000
 _ALIGN = 64
+#: the part of the PYNQ-Z2 as a bitstream's header names it (xc7z020clg400-1)
+PART = "7z020clg400"
 
 
 class EmulatedIP:
@@ -161,7 +173,7 @@ class EmulatedBoard(pynq.Device):
         return []
 
     def __init__(self, ip: EmulatedIP, *, name: str = "emulated PYNQ-Z2", activate: bool = True,
-                 ip_reset_by_dma: bool = False):
+                 ip_reset_by_dma: bool = False, f_max_mhz: float | None = None):
         super().__init__(f"emulated-{id(self):x}")
         self.capabilities = {"REGISTER_RW": True}
         self.name = name
@@ -180,8 +192,20 @@ class EmulatedBoard(pynq.Device):
         #: bytes written back (flush) and re-read (invalidate) by cache maintenance
         self.flushed_bytes: list[int] = []
         self.invalidated_bytes: list[int] = []
+        #: the PS's clock registers; FCLK0 clocks the DMA and the IP
+        self.slcr = SystemLevelControl()
+        #: the highest FCLK0 the design meets timing at (post-route), when known
+        self.f_max_mhz = f_max_mhz
+        #: bitstreams downloaded so far (``pynq.Overlay`` with ``download=True``)
+        self.downloads = 0
         if activate:
             pynq.Device.active_device = self
+            attach_clocks(self)
+
+    @property
+    def fclk0_mhz(self) -> float:
+        """The PL clock FCLK0 in MHz, as the PS's registers set it now."""
+        return self.slcr.fclk_mhz(0)
 
     def attach_dma(self, base_address: int, address_range: int) -> None:
         """Place the emulated DMA's registers (PG021 simple mode) at ``base_address``."""
@@ -210,6 +234,35 @@ class EmulatedBoard(pynq.Device):
         dma = next(iter(dmas.values()))
         self.attach_dma(dma["phys_addr"], dma["addr_range"])
         return parser
+
+    def download(self, bitstream, parser=None) -> None:
+        """Configure the PL with a full bitstream (``pynq.Overlay.download`` calls this).
+
+        PYNQ's own header parser reads the ``.bit``: a damaged or truncated file, or one built
+        for another part than the PYNQ-Z2's, is refused. Configuring the PL starts it from
+        reset: both DMA channels and the IP lose their state, as on the board.
+        """
+        from pynq.pl_server.embedded_device import parse_bit_header
+
+        if bitstream.partial:
+            raise OverlayError("the emulated board loads full bitstreams only, not partial ones")
+        path = Path(bitstream.bitfile_name)
+        fix = "rebuild it or copy it again with its .hwh"
+        try:
+            header = parse_bit_header(path.read_bytes())
+        except (OSError, RuntimeError, ValueError, IndexError, struct.error) as error:
+            # RuntimeError: PYNQ's "Invalid length found"; the others: a header cut short
+            raise OverlayError(f"{path.name}: not a valid bitstream ({error}); {fix}") from None
+        if header.get("part") != PART:
+            raise OverlayError(
+                f"{path.name} was built for part {header.get('part')!r}; the PYNQ-Z2 has "
+                f"xc{PART}-1 ({fix} for the PYNQ-Z2)"
+            )
+        self.mm2s.reset()
+        self.s2mm.reset()
+        self.ip.reset()
+        self.post_download(bitstream, parser, self.name)  # PYNQ's: timestamps, dictionaries
+        self.downloads += 1
 
     # ----------------------------------------------------------------------------------- memory
 
@@ -259,6 +312,8 @@ class EmulatedBoard(pynq.Device):
         return channel, offset - channel.offset
 
     def read_registers(self, address: int, length: int) -> bytes:
+        if self.slcr.holds(address):
+            return self.slcr.read(address).to_bytes(4, "little")[:length]
         channel, relative = self._channel(self._offset(address))
         if relative == 0x04:  # DMASR: the driver polls it; let the streams move first
             self._service()
@@ -272,8 +327,13 @@ class EmulatedBoard(pynq.Device):
         return int(value).to_bytes(4, "little")[:length]
 
     def write_registers(self, address: int, data) -> None:
-        offset = self._offset(address)
         value = int.from_bytes(bytes(data), "little") if not isinstance(data, int) else data
+        if self.slcr.holds(address):
+            self.slcr.write(address, value)
+            if address == SLCR_BASE + FPGA_CLK_CTRL[0]:
+                self._check_clock()
+            return
+        offset = self._offset(address)
         channel, relative = self._channel(offset)
         if relative == 0x00:  # DMACR
             if value & reg.DMACR_RESET:
@@ -302,6 +362,15 @@ class EmulatedBoard(pynq.Device):
             self._start(channel)
         else:
             self._registers[offset] = value
+
+    def _check_clock(self) -> None:
+        if self.f_max_mhz is not None and self.fclk0_mhz > self.f_max_mhz:
+            warnings.warn(
+                f"FCLK0 is now {self.fclk0_mhz:g} MHz, above the design's f_max of "
+                f"{self.f_max_mhz:g} MHz (post-route timing): on the board the IP would miss "
+                "timing and may compute wrong results; the emulation cannot show that",
+                stacklevel=2,
+            )
 
     # -------------------------------------------------------------------------------- transfers
 

@@ -120,6 +120,14 @@ def read_manifest(path: str | Path, *, kind: str | None = None) -> dict[str, Any
     return manifest
 
 
+def f_max_mhz(manifest: dict[str, Any]) -> float | None:
+    """The highest FCLK0 the design meets timing at, from Vivado's post-route timing report
+    (``post_route.timing.fmax_mhz`` of an overlay's manifest); None when no build measured it."""
+    timing = manifest.get("post_route", {}).get("timing", {})
+    value = timing.get("fmax_mhz") if isinstance(timing, dict) else None
+    return float(value) if isinstance(value, int | float) and value > 0 else None
+
+
 def verify_files(folder: str | Path, manifest: dict[str, Any]) -> None:
     """Check every file the manifest lists against its sha256 (missing files included)."""
     folder = Path(folder)

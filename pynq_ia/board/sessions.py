@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pynq.ps
 
 from pynq_ia.board.csim import WordRunner
 from pynq_ia.board.driver import NeuralNetworkOverlay
@@ -22,6 +23,7 @@ from pynq_ia.board.overlays import (
     MANIFEST,
     TEST_DATA,
     OverlayError,
+    f_max_mhz,
     read_manifest,
     running_on_board,
     verify_files,
@@ -126,7 +128,9 @@ def open_emulated(folder: str | Path, *, ip_reset_by_dma: bool | None = None,
         ip_reset_by_dma = bool(dma.get("resets_ip", False))
     driver_options["ip_reset_by_dma"] = ip_reset_by_dma
     board = EmulatedBoard(EmulatedIP(runner), name=f"emulated PYNQ-Z2 ({manifest['design']})",
-                          ip_reset_by_dma=ip_reset_by_dma)
+                          ip_reset_by_dma=ip_reset_by_dma, f_max_mhz=f_max_mhz(manifest))
+    # the design's clock, set as a download of its overlay sets it (PYNQ's Clocks, its dividers)
+    pynq.ps.Clocks.set_pl_clk(0, clk_mhz=float(manifest.get("fclk0_mhz", 100.0)))
     board.attach_dma(int(dma["base_address"], 0), int(dma["address_range"], 0))
     overlay = EmulatedOverlay(board, dma["parameters"])
     driver = NeuralNetworkOverlay.from_overlay(overlay, manifest["io"],

@@ -9,6 +9,7 @@ Vivado overlays come from ``../shared/hwh``.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -19,6 +20,9 @@ from pynq_ia.board.csim import WordRunner
 from pynq_ia.board.emulation import EmulatedBoard, EmulatedIP
 from pynq_ia.board.overlays import read_manifest
 from pynq_ia.board.words import word_format
+
+sys.path.insert(0, str(Path(__file__).parent))  # make_fixtures.py: imports only the stdlib here
+from make_fixtures import HLS4ML_DRIVER, write_fixtures
 
 FIXTURES_ENV = "PYNQ_IA_BOARD_FIXTURES"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -34,9 +38,6 @@ def fixtures_dir(tmp_path_factory) -> Path:
         if given:
             return Path(given)
         pytest.skip(f"no {FIXTURES_ENV} and no hls4ml to build the board fixtures with")
-    sys.path.insert(0, str(Path(__file__).parent))
-    from make_fixtures import write_fixtures
-
     return write_fixtures(Path(given) if given else tmp_path_factory.mktemp("board_fixtures"),
                           reuse=True)
 
@@ -74,6 +75,16 @@ def mnist_float_bundle(fixtures_dir) -> Path:
 def real_overlay_board(mnist_float_bundle):
     """An emulated board behind which sits the float MNIST DNN IP (the real overlays' words)."""
     return EmulatedBoard(EmulatedIP(_ip_runner(mnist_float_bundle)))
+
+
+@pytest.fixture(scope="session")
+def hls4ml_driver_module(fixtures_dir):
+    """hls4ml's PYNQ-Z2 driver (``axi_stream_driver.py``) as hls4ml ships it, imported."""
+    path = fixtures_dir / HLS4ML_DRIVER
+    spec = importlib.util.spec_from_file_location("axi_stream_driver", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(params=["PYNQ_DMA_DNN_float", "PYNQ_DMA_CNN_float"])

@@ -9,6 +9,9 @@ course's venv first and points ``PYNQ_IA_BOARD_FIXTURES`` at the folder.
   seed; 16-bit ``ap_fixed`` words), with 300 test frames, some of them out of range;
 - ``mnist_dnn_float/``: the course's MNIST DNN with hls4ml's float AXI words (784 in, 10 out),
   the word format and frame sizes of the real overlays in ``../shared/hwh``;
+- ``hls4ml_axi_stream_driver.py``: hls4ml's PYNQ driver for the PYNQ-Z2 as its package ships it
+  (``templates/vivado_accelerator/pynq-z2/python_drivers/axi_stream_driver.py``), copied byte
+  for byte: board code not written for the emulation, run unmodified against it;
 - with ``--package``: ``package/``, the emulation-only board package (a wheel) of the course's
   three trained designs (``make -C hw_builds package EMULATION=1``).
 
@@ -34,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 JET_FRAMES = 300
 MNIST_FRAMES = 64
 DESIGNS = ("jet_dnn", "mnist_dnn_float")
+HLS4ML_DRIVER = "hls4ml_axi_stream_driver.py"
 STATE_FILE = "written_by.txt"
 
 
@@ -60,11 +64,20 @@ def write_fixtures(root: Path, *, package: bool = False, reuse: bool = False) ->
         stamp.unlink(missing_ok=True)
         _write_designs(root)
         stamp.write_text(state + "\n")
+    shutil.copyfile(hls4ml_pynq_driver(), root / HLS4ML_DRIVER)
     if package:
         from pynq_ia import board_package
 
         board_package.package(emulation=True, out_dir=root / "package")
     return root
+
+
+def hls4ml_pynq_driver() -> Path:
+    """hls4ml's PYNQ-Z2 driver file in the installed hls4ml."""
+    import hls4ml
+
+    templates = Path(hls4ml.__file__).parent / "templates" / "vivado_accelerator"
+    return templates / "pynq-z2" / "python_drivers" / "axi_stream_driver.py"
 
 
 def _write_designs(root: Path) -> None:
