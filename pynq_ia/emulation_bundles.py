@@ -23,6 +23,7 @@ from __future__ import annotations
 import platform
 import shutil
 import sys
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ import numpy as np
 
 from pynq_ia import artifacts
 from pynq_ia.board import performance
+from pynq_ia.board.csim import WordRunner
 from pynq_ia.board.emulation import EmulatedBoard, EmulatedIP, EmulatedOverlay
 from pynq_ia.board.overlays import MANIFEST, TEST_DATA, sha256_file
 from pynq_ia.board.sessions import DesignSession, open_emulated
@@ -68,13 +70,16 @@ def write_bundle(
     provenance: dict[str, Any],
     *,
     ip: dict[str, Any] | None = None,
+    post_route: dict[str, Any] | None = None,
 ) -> Path:
     """Write an emulation bundle of ``block_design`` (its compiled hls4ml ``project``) into the
     empty folder ``folder``. The reference scores are hls4ml's own ``predict`` on ``x``.
 
     ``ip``: the IP's cycles per frame and latency (:func:`pynq_ia.estimate.ip_timing`); with
     them the manifest also says how many frames the driver sends per transfer: the knee of the
-    board model (:func:`pynq_ia.board.performance.knee`)."""
+    board model (:func:`pynq_ia.board.performance.knee`). ``post_route``: Vivado's timing and
+    utilization of the design's overlay, when one is built (its f_max bounds FCLK0 on the
+    emulated board)."""
     if project.words is None:
         raise ValueError(f"{block_design.design}: the hls4ml project has no compiled word runner")
     folder = Path(folder)
@@ -110,6 +115,8 @@ def write_bundle(
         "source": provenance,
         "sha256": {path.relative_to(folder).as_posix(): sha256_file(path) for path in files},
     }
+    if post_route:
+        manifest["post_route"] = post_route
     if ip:
         manifest["ip"] = ip
         manifest["driver"] = {"buffer_frames": performance.chunk_frames(manifest,
@@ -129,7 +136,7 @@ def emulation_bundle(name: str, *, profile=None) -> Path:
     Loads (or trains) the QKeras model and compiles its hls4ml project through the artifact
     cache, exactly as chapter 4 does; the test frames are the dataset's test set.
     """
-    from pynq_ia import convert, data, designs, estimate, training
+    from pynq_ia import convert, data, designs, estimate, hwbuild, training
     from pynq_ia.blockdesign import describe
     from pynq_ia.profile import active_profile
 
@@ -149,14 +156,16 @@ def emulation_bundle(name: str, *, profile=None) -> Path:
         "profile": profile.name,
         "test_frames": len(dataset.y_test),
     }
+    post_route = hwbuild.post_route(name)  # None until Vivado has built the design's overlay
     # the board model chooses the transfer size: a change of the model writes the bundle again
     inputs = {"bundle_version": BUNDLE_VERSION, "source": provenance, "ip": ip,
+              "post_route": post_route,
               "board_model": artifacts.sha256_file(performance.__file__),
               "project": artifacts.read_json(project.directory / artifacts.RECORD)["key"]}
 
     def write(folder: Path) -> None:
         write_bundle(folder, describe(design), project, dataset.x_test, dataset.y_test,
-                     dataset.class_names, provenance, ip=ip)
+                     dataset.class_names, provenance, ip=ip, post_route=post_route)
 
     return artifacts.cached(bundle_folder(profile.name), name, inputs, write)
 
@@ -173,3 +182,36 @@ def emulated_designs_folder(names: tuple[str, ...] | None = None) -> Path:
 def open_emulated_design(name: str, **driver_options) -> DesignSession:
     """Design ``name`` on the emulated board, with its test frames and reference scores."""
     return open_emulated(emulation_bundle(name), **driver_options)
+
+
+@dataclass
+class FloatWordIP:
+    """A course design compiled with hls4ml's 32-bit float AXI words: the IP an emulated board
+    plays behind an overlay built with them (the original project's)."""
+
+    design: str
+    runner: WordRunner
+    #: hls4ml's PYNQ driver, which its VivadoAccelerator writer put into the project
+    driver_file: Path
+    x: np.ndarray
+    y: np.ndarray
+    #: hls4ml's own ``predict`` (the C simulation) on ``x``
+    reference_scores: np.ndarray
+
+
+def float_word_ip(name: str = "mnist_dnn", *, profile=None) -> FloatWordIP:
+    """Design ``name`` (trained as chapter 3 trains it) converted with float AXI words and
+    compiled, once (the hls4ml project is cached beside the design's own)."""
+    from pynq_ia import convert, data, designs, training
+    from pynq_ia.profile import active_profile
+
+    profile = profile or active_profile()
+    design = designs.design(name)
+    dataset = data.load_dataset(design.task, profile)
+    model = training.trained_model(name, "qkeras", dataset, profile=profile)
+    folder = artifacts.stage_dir("hls4ml", profile=profile.name) / f"{name}_float_words"
+    project = convert.hls_project(name, model, settings=replace(design.hls, float_io=True),
+                                  directory=folder)
+    x = np.ascontiguousarray(dataset.x_test.reshape(len(dataset.x_test), -1), dtype=np.float32)
+    return FloatWordIP(name, project.words, project.directory / "axi_stream_driver.py", x,
+                       np.asarray(dataset.y_test), project.hls4ml_predict(x))

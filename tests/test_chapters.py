@@ -78,7 +78,8 @@ TAUGHT = {
     "08_pynq_dma_inference": {
         "code": ["pynq.allocate(", "dma.sendchannel.transfer(", "dma.recvchannel.transfer(",
                  "dma.sendchannel.wait()", "dma.recvchannel.wait()", ".predict(",
-                 "NeuralNetworkOverlay.from_overlay("],
+                 "NeuralNetworkOverlay.from_overlay(", "pynq.Overlay(str(bitfile))",
+                 "pynq.ps.Clocks.fclk0_mhz =", "axi_stream_driver.NeuralNetworkOverlay("],
         "shown": [
             "driver.py:NeuralNetworkOverlay.predict", "driver.py:NeuralNetworkOverlay._transfer",
         ],
