@@ -42,21 +42,24 @@ BUNDLE_VERSION = 4
 WEIGHTS = "weights"
 
 
-def emulated_driver(block_design, runner, **driver_options):
-    """The course driver on an emulated board that plays ``block_design`` with the IP ``runner``.
+def emulated_driver(block_design, ip, *, io=None, **driver_options):
+    """The course driver on an emulated board that plays ``block_design`` with the IP ``ip``.
 
-    ``block_design`` is a :class:`pynq_ia.blockdesign.BlockDesign`, ``runner`` a
-    :class:`pynq_ia.board.csim.WordRunner`; the driver's ``overlay`` attribute is the emulated
-    overlay (``overlay.device.ip`` is the emulated IP).
+    ``block_design`` is a :class:`pynq_ia.blockdesign.BlockDesign`; ``ip`` a
+    :class:`pynq_ia.board.csim.WordRunner` (the C simulation) or an emulated IP
+    (:class:`pynq_ia.board.rtl_ip.CycleAccurateIP`: the RTL); ``io`` replaces the block
+    design's frame sizes and words (another IP's). The driver's ``overlay`` attribute is the
+    emulated overlay (``overlay.device.ip`` is the emulated IP).
     """
     from pynq_ia.board.driver import NeuralNetworkOverlay
 
     name = f"emulated {block_design.board} ({block_design.design})"
     wired = block_design.ip_reset_by_dma
-    board = EmulatedBoard(EmulatedIP(runner), name=name, ip_reset_by_dma=wired)
+    ip = ip if isinstance(ip, EmulatedIP) else EmulatedIP(ip)
+    board = EmulatedBoard(ip, name=name, ip_reset_by_dma=wired)
     board.attach_dma(block_design.dma.base_address, block_design.dma.address_range)
     overlay = EmulatedOverlay(board, block_design.dma.hwh_parameters(), block_design.dma.name)
-    return NeuralNetworkOverlay.from_overlay(overlay, block_design.io(),
+    return NeuralNetworkOverlay.from_overlay(overlay, io or block_design.io(),
                                              **{"ip_reset_by_dma": wired, **driver_options})
 
 
@@ -199,7 +202,7 @@ class FloatWordIP:
     reference_scores: np.ndarray
 
 
-def float_word_ip(name: str = "mnist_dnn", *, profile=None) -> FloatWordIP:
+def float_word_ip(name: str, *, profile=None) -> FloatWordIP:
     """Design ``name`` (trained as chapter 3 trains it) converted with float AXI words and
     compiled, once (the hls4ml project is cached beside the design's own)."""
     from pynq_ia import convert, data, designs, training

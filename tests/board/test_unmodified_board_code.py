@@ -5,10 +5,11 @@ On the two real overlays of ``../shared/hwh`` (the original project's MNIST desi
 
 - hls4ml's own PYNQ-Z2 driver, as hls4ml ships it, which always downloads the bitstream;
 - ``pynq.ps.Clocks``, which board notebooks use to set FCLK0 (the original project's set
-  200 MHz), and which ``pynq.Overlay.download`` uses to set the clocks of the ``.hwh``.
+  200 MHz for its CNN, 166 MHz for its DNN), and which ``pynq.Overlay.download`` uses to set
+  the clocks of the ``.hwh``.
 
 The emulation reaches PYNQ's clocks through two private names of ``pynq.ps``; the first test
-pins them. These tests run with PYNQ 3.0.1 (course venv) and 3.1 (board venv).
+pins them. These tests run with PYNQ 3.0.1 (course venv) and 3.1.2 (board venv).
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ def test_board_code_sets_fclk0_and_the_emulated_board_runs_at_it(real_overlay,
     overlay = pynq.Overlay(str(real_overlay))  # download=True: the .hwh's clocks
     assert ps.Clocks.fclk0_mhz == real_overlay_board.fclk0_mhz == 100.0
     assert ps.Clocks.cpu_mhz == 650.0
-    ps.Clocks.fclk0_mhz = 200  # as the original project's CNN notebook did
+    ps.Clocks.fclk0_mhz = 200  # as the original project's notebook did for its CNN
     assert ps.Clocks.fclk0_mhz == real_overlay_board.fclk0_mhz == 200.0
     ps.Clocks.fclk0_mhz = 500 / 3
     assert real_overlay_board.fclk0_mhz == pytest.approx(500 / 3)
@@ -81,14 +82,28 @@ def test_board_code_sets_fclk0_and_the_emulated_board_runs_at_it(real_overlay,
     assert real_overlay_board.fclk0_mhz == 100.0 and real_overlay_board.downloads == 2
 
 
-def test_fclk0_above_the_designs_f_max_warns(real_overlay, real_overlay_board):
+def test_a_transfer_at_fclk0_above_the_designs_f_max_warns(real_overlay, real_overlay_board):
     real_overlay_board.f_max_mhz = 150.0
-    pynq.Overlay(str(real_overlay))
-    with pytest.warns(UserWarning, match="FCLK0 is now 200 MHz, above the design's f_max of 150"):
-        ps.Clocks.fclk0_mhz = 200
     with warnings.catch_warnings():
         warnings.simplefilter("error")
+        # dividers (10, 1); the download's (5, 2) pass through 200 MHz between its two writes,
+        # which is no setting of the clock: nothing warns
+        ps.Clocks.fclk0_mhz = 100
+        overlay = pynq.Overlay(str(real_overlay))
+        dma = overlay.hier_0.axi_dma_0
+        frame = pynq.allocate(784, np.float32)
+        dma.sendchannel.transfer(frame)
+        dma.sendchannel.wait()
+    ps.Clocks.fclk0_mhz = 200
+    with pytest.warns(UserWarning, match="FCLK0 is 200 MHz, above the design's f_max of 150"):
+        dma.sendchannel.transfer(frame)
+    dma.sendchannel.wait()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        dma.sendchannel.transfer(frame)  # once per clock setting, not per transfer
+        dma.sendchannel.wait()
         ps.Clocks.fclk0_mhz = 125  # within f_max: silent
+        dma.sendchannel.transfer(frame)
 
 
 def test_a_download_starts_the_pl_from_reset(real_overlay, real_overlay_board):
@@ -122,11 +137,13 @@ def test_an_emulation_bundle_runs_at_its_clock_and_knows_its_f_max(tmp_path, jet
     manifest["fclk0_mhz"] = 125.0
     manifest["post_route"] = {"timing": {"met": True, "fmax_mhz": 142.857}}
     (bundle / "manifest.json").write_text(json.dumps(manifest))
-    board = open_emulated(bundle).driver.overlay.device
+    session = open_emulated(bundle)
+    board = session.driver.overlay.device
     assert board.fclk0_mhz == ps.Clocks.fclk0_mhz == 125.0  # IO PLL 1000 MHz / 8
     assert board.f_max_mhz == 142.857
-    with pytest.warns(UserWarning, match="above the design's f_max of 142.857 MHz"):
-        ps.Clocks.fclk0_mhz = 200
+    ps.Clocks.fclk0_mhz = 200
+    with pytest.warns(UserWarning, match="FCLK0 is 200 MHz, above the design's f_max of 142.857"):
+        session.driver.predict(session.x[:4])
     del manifest["post_route"]  # an emulation of a design no Vivado has built: f_max unknown
     (bundle / "manifest.json").write_text(json.dumps(manifest))
     assert open_emulated(bundle).driver.overlay.device.f_max_mhz is None

@@ -1,0 +1,104 @@
+// A C interface to the Verilated nn_axis.v (the course's AXI-stream wrapper around a da4ml
+// core), for ctypes: the emulated board streams its DMA's words through the RTL one clock
+// cycle at a time and counts the cycles (pynq_ia/board/rtl_ip.py loads it).
+//
+// One cycle: the cycle's inputs are set (s_axis: the next word, if any, with TVALID; m_axis:
+// TREADY while there is room), the model settles, the handshakes of the coming rising edge are
+// read (TVALID && TREADY, as AXI4-Stream defines a transfer), then the clock rises and falls.
+// The IP sees the DMA as ideal: a word offered on every cycle while words remain, and every
+// result word taken at once while there is room.
+
+#include <cstdint>
+
+#include "Vnn_axis.h"
+#include "verilated.h"
+
+struct NnAxis {
+    VerilatedContext context;
+    Vnn_axis top{&context};
+    uint64_t cycles = 0;
+};
+
+static void clock_cycle(NnAxis* sim) {
+    sim->top.aclk = 1;
+    sim->top.eval();
+    sim->top.aclk = 0;
+    sim->top.eval();
+    ++sim->cycles;
+}
+
+extern "C" {
+
+NnAxis* nn_axis_create(void) {
+    auto* sim = new NnAxis;
+    sim->top.aclk = 0;
+    sim->top.aresetn = 0;
+    sim->top.s_axis_tvalid = 0;
+    sim->top.m_axis_tready = 0;
+    sim->top.eval();
+    return sim;
+}
+
+void nn_axis_destroy(NnAxis* sim) {
+    sim->top.final();
+    delete sim;
+}
+
+// aresetn low for `cycles` rising edges (AXI asks for at least 16 for some IP; ours needs 1).
+void nn_axis_reset(NnAxis* sim, int cycles) {
+    sim->top.aresetn = 0;
+    sim->top.s_axis_tvalid = 0;
+    sim->top.m_axis_tready = 0;
+    for (int i = 0; i < cycles; ++i) clock_cycle(sim);
+    sim->top.aresetn = 1;
+    sim->top.eval();
+}
+
+uint64_t nn_axis_cycles(const NnAxis* sim) { return sim->cycles; }
+
+// Run at most `max_cycles` cycles. s_axis offers in_words[*taken], in_last[*taken] while
+// *taken < n_in; m_axis is ready while *given < out_room, and each result word lands in
+// out_words[*given], out_last[*given]. Stops early when all input is taken and `idle_limit`
+// cycles in a row passed without a result word, or when `out` is full (the caller makes room).
+// *last_result is the cycle (counted from this call's first, 0-based) of the last result word
+// taken, -1 if none. Returns the cycles run.
+int64_t nn_axis_run(NnAxis* sim, const uint16_t* in_words, const uint8_t* in_last, int64_t n_in,
+                    int64_t* taken, uint16_t* out_words, uint8_t* out_last, int64_t out_room,
+                    int64_t* given, int64_t max_cycles, int64_t idle_limit,
+                    int64_t* last_result) {
+    Vnn_axis& top = sim->top;
+    int64_t cycle = 0, idle = 0;
+    *last_result = -1;
+    for (; cycle < max_cycles; ++cycle) {
+        const bool offer = *taken < n_in;
+        const bool room = *given < out_room;
+        top.s_axis_tvalid = offer;
+        if (offer) {
+            top.s_axis_tdata = in_words[*taken];
+            top.s_axis_tlast = in_last[*taken];
+        }
+        top.m_axis_tready = room;
+        top.eval();
+        const bool word_in = offer && top.s_axis_tready;
+        const bool word_out = room && top.m_axis_tvalid;
+        if (word_out) {
+            out_words[*given] = top.m_axis_tdata;
+            out_last[*given] = top.m_axis_tlast;
+            ++*given;
+            *last_result = cycle;
+        }
+        clock_cycle(sim);
+        if (word_in) ++*taken;
+        idle = (offer || word_out) ? 0 : idle + 1;
+        if ((*taken == n_in && idle >= idle_limit) || *given == out_room) {
+            ++cycle;
+            break;
+        }
+    }
+    top.s_axis_tvalid = 0;
+    top.m_axis_tready = 0;
+    top.eval();
+    return cycle;
+}
+
+}  // extern "C"
