@@ -568,3 +568,44 @@ def pruning_schedule(sparsity: Sequence[float], *, title: str, label: str) -> Fi
     stamp(fig, label)
     fig.tight_layout()
     return fig
+
+
+def timing_diagram(waveform, *, frame_words: int, result_words: int, title: str,
+                   label: str) -> Figure:
+    """A logic analyser's view of the wrapper's two streams: one row per handshake signal
+    (high as a filled band), and each word that crossed (TVALID and TREADY high at a rising
+    edge), numbered frame.word. ``waveform``: a :class:`pynq_ia.board.rtl_ip.Waveform`;
+    ``frame_words`` and ``result_words``: the words of a frame in and of its result out."""
+    rows = [("s_axis_tvalid", "s_axis TVALID"), ("s_axis_tready", "s_axis TREADY"),
+            ("s_axis_tlast", "s_axis TLAST"), ("m_axis_tvalid", "m_axis TVALID"),
+            ("m_axis_tready", "m_axis TREADY"), ("m_axis_tlast", "m_axis TLAST")]
+    signals = waveform.signals
+    cycles = len(signals["s_axis_tvalid"])
+    t = np.arange(cycles + 1)
+    fig, ax = plt.subplots(figsize=(11, 3.8))
+    colors = {"s": "tab:blue", "m": "tab:orange"}
+    for row, (key, name) in enumerate(rows):
+        level = np.append(signals[key], signals[key][-1]).astype(float) * 0.7
+        y = len(rows) + 1 - row
+        ax.fill_between(t, y, y + level, step="post", color=colors[key[0]], alpha=0.35, lw=0)
+        ax.step(t, y + level, where="post", color=colors[key[0]], lw=1)
+        ax.text(-0.8, y + 0.3, name, ha="right", va="center", fontsize=8)
+    # the words that crossed, as frame.word, on a row of their own per stream
+    for stream, y in (("s", 0.9), ("m", 0.1)):
+        fired = np.flatnonzero(signals[f"{stream}_axis_tvalid"] & signals[f"{stream}_axis_tready"])
+        per_frame = frame_words if stream == "s" else result_words
+        for n, cycle in enumerate(fired):
+            ax.text(cycle + 0.5, y + 0.35, f"{n // per_frame + 1}.{n % per_frame + 1}",
+                    ha="center", va="center", fontsize=5.5, rotation=90, color=colors[stream])
+        ax.text(-0.8, y + 0.35, f"{stream}_axis words", ha="right", va="center", fontsize=8)
+    for edge in range(0, cycles + 1, frame_words):
+        ax.axvline(edge, color="0.85", lw=0.6, zorder=0)
+    ax.set_xlim(0, cycles)
+    ax.set_ylim(0, len(rows) + 2)
+    ax.set_yticks([])
+    ax.set_xlabel("FCLK0 cycle")
+    ax.set_title(title)
+    stamp(fig, label)
+    fig.tight_layout()
+    return fig
+

@@ -287,6 +287,29 @@ def test_the_rtl_ip_returns_the_logits_bit_for_bit_through_pynqs_dma_driver(tmp_
     assert len(full) >= len(x) // 37
     assert {run.cycles for run in full} == {
         37 * parameters["N_IN"] + parameters["CORE_LATENCY"] + parameters["N_OUT"]}
+    # the cycles are FCLK0's: board code that sets the clock changes the PL time, not the cycles
+    import pynq
+
+    assert {run.fclk0_mhz for run in ip.runs} == {100.0}
+    pynq.ps.Clocks.fclk0_mhz = 200
+    driver.predict(words[:37])
+    assert (ip.runs[-1].cycles, ip.runs[-1].fclk0_mhz) == (full[0].cycles, 200.0)
+    assert ip.runs[-1].seconds == pytest.approx(full[0].seconds / 2)
+    # the waveform of three frames in one transfer: TLAST after the last word in and out, and
+    # the words that left are the logits' words
+    ip.record(80)
+    driver.predict(words[:3])
+    wave = ip.stream.waveform
+    n_in, n_out = parameters["N_IN"], parameters["N_OUT"]
+    left = np.flatnonzero(wave.signals["m_axis_tvalid"] & wave.signals["m_axis_tready"])
+    assert np.flatnonzero(wave.signals["s_axis_tlast"]).tolist() == [3 * n_in - 1]
+    assert np.flatnonzero(wave.signals["m_axis_tlast"]).tolist() == [left[-1]]
+    assert left.size == 3 * n_out
+    expected_words, _ = ip.output_format.encode(logits[:3].reshape(-1))
+    np.testing.assert_array_equal(wave.m_axis_tdata[left].view(np.int16), expected_words)
+    # the first frame's last word enters at the end of cycle n_in - 1; CORE_LATENCY edges later
+    # its result is in the output buffer, whose first word crosses in the cycle after
+    assert left[0] == n_in + parameters["CORE_LATENCY"]
     # a frame cut short: the DMA's soft reset reaches the RTL's aresetn, which drops the
     # partial frame, and the next call gives the same bits again
     too_long = emulation_bundles.emulated_driver(

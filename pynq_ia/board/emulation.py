@@ -199,6 +199,8 @@ class EmulatedBoard(pynq.Device):
         self._warned_at_mhz: float | None = None
         #: bitstreams downloaded so far (``pynq.Overlay`` with ``download=True``)
         self.downloads = 0
+        if hasattr(ip, "clock_mhz"):  # an IP that counts cycles runs at this board's FCLK0
+            ip.clock_mhz = lambda: self.fclk0_mhz
         if activate:
             pynq.Device.active_device = self
             attach_clocks(self)

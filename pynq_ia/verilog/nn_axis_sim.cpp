@@ -61,11 +61,15 @@ uint64_t nn_axis_cycles(const NnAxis* sim) { return sim->cycles; }
 // out_words[*given], out_last[*given]. Stops early when all input is taken and `idle_limit`
 // cycles in a row passed without a result word, or when `out` is full (the caller makes room).
 // *last_result is the cycle (counted from this call's first, 0-based) of the last result word
-// taken, -1 if none. Returns the cycles run.
+// taken, -1 if none. With `wave` (else NULL), the first `wave_room` cycles are recorded for a
+// timing diagram: per cycle, wave[c] holds the bits s_axis TVALID, TREADY, TLAST (0-2) and
+// m_axis TVALID, TREADY, TLAST (3-5), wave_data[2c] and wave_data[2c+1] the two TDATA.
+// Returns the cycles run.
 int64_t nn_axis_run(NnAxis* sim, const uint16_t* in_words, const uint8_t* in_last, int64_t n_in,
                     int64_t* taken, uint16_t* out_words, uint8_t* out_last, int64_t out_room,
                     int64_t* given, int64_t max_cycles, int64_t idle_limit,
-                    int64_t* last_result) {
+                    int64_t* last_result, uint8_t* wave, uint16_t* wave_data,
+                    int64_t wave_room) {
     Vnn_axis& top = sim->top;
     int64_t cycle = 0, idle = 0;
     *last_result = -1;
@@ -81,6 +85,12 @@ int64_t nn_axis_run(NnAxis* sim, const uint16_t* in_words, const uint8_t* in_las
         top.eval();
         const bool word_in = offer && top.s_axis_tready;
         const bool word_out = room && top.m_axis_tvalid;
+        if (wave != nullptr && cycle < wave_room) {
+            wave[cycle] = (offer << 0) | (top.s_axis_tready << 1) | ((offer && top.s_axis_tlast) << 2)
+                          | (top.m_axis_tvalid << 3) | (room << 4) | (top.m_axis_tlast << 5);
+            wave_data[2 * cycle] = offer ? top.s_axis_tdata : 0;
+            wave_data[2 * cycle + 1] = top.m_axis_tdata;
+        }
         if (word_out) {
             out_words[*given] = top.m_axis_tdata;
             out_last[*given] = top.m_axis_tlast;
