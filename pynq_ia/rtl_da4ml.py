@@ -183,11 +183,14 @@ def verilog(design: Path, out: Path) -> dict:
 NN_AXIS_VERILOG = Path(__file__).parent / "verilog" / "nn_axis.v"
 
 
-def nn_axis_parameters(logic, latency: int, output_type: dict, word_bits: int = 16) -> dict:
+def nn_axis_parameters(logic, latency: int, input_type: dict, output_type: dict,
+                       word_bits: int = 16) -> dict:
     """The parameters of ``nn_axis.v`` around the core da4ml writes for ``logic``.
 
-    ``latency`` is the pipeline's stages as da4ml's ``metadata.json`` counts them; the core
-    registers its input too, so its result follows ``latency + 1`` clock edges after the input.
+    ``latency`` is the pipeline's stages as da4ml's ``metadata.json`` counts them (each stage
+    registers its input); the core also registers its output (``model_out``), so its result
+    follows ``latency + 1`` clock edges after the input, the sampling edge included. The wrapper
+    hands each input word to the core as it is: the input fields must be the words' type.
     da4ml packs the inputs and outputs at one stride each, in one format per side (the widest
     sign, integer and fraction of the fields, as its own Verilator binder and ``predict``
     read them); the wrapper extends each output field to a ``word_bits`` word of
@@ -196,6 +199,11 @@ def nn_axis_parameters(logic, latency: int, output_type: dict, word_bits: int = 
     from da4ml.codegen.rtl.rtl_model import get_io_kifs
 
     kifs_in, kifs_out = get_io_kifs(logic)
+    if tuple(int(np.max(part)) for part in kifs_in) != kif(input_type) or (
+            input_type["width"] != word_bits):
+        raise ValueError(f"input fields (k, i, f) = {tuple(np.max(kifs_in, axis=1))} are not "
+                         f"the {word_bits}-bit words' {input_type}: the wrapper would misplace "
+                         "them")
     k, i, f = (int(np.max(part)) for part in kifs_out)
     word_k, word_i, word_f = kif(output_type)
     if output_type["width"] != word_bits or f > word_f or k + i > word_k + word_i:
@@ -330,8 +338,8 @@ def stream_ip(design: Path, out: Path) -> dict:
              print_latency=False, part_name=given["part"],
              clock_period=given["clock_period_ns"]).write()
     latency = int(json.loads((folder / "metadata.json").read_text())["latency"])
-    parameters = nn_axis_parameters(logic, latency, last["result"])
     layers = json.loads((design / "network.json").read_text())
+    parameters = nn_axis_parameters(logic, latency, layers[0]["result"], last["result"])
     sources = [NN_AXIS_VERILOG, *sorted((folder / "src").glob("*.v")),
                *(p for p in sorted((folder / "src" / "static").glob("*.v"))
                  if p.stem != "lookup_table")]

@@ -7,11 +7,13 @@ library (:class:`pynq_ia.board.rtl_stream.VerilatedStream`). Every word crosses 
 a rising clock edge, with TVALID, TREADY and TLAST as the RTL drives them, and the IP counts
 the cycles each transfer took.
 
-The DMA side stays a model: the emulated DMA offers one word per cycle while its transfer lasts
-and takes every result at once while its receive buffer has room, with no memory latency
-("cycle-exact IP, modelled DMA"). The cycles are FCLK0's, read from the emulated board's clock
-registers at every run (board code may set them with ``pynq.ps.Clocks``): each
-:class:`ClockedRun` says how long it took in the PL. What the words are comes from
+The DMA side stays a model, and an ideal one: the stream offers a word on every cycle and takes
+every result at once, with no DMA start-up, memory latency, burst gaps or write responses; the
+RTL is clocked when the emulated S2MM is running, and results beyond its buffer wait outside
+the RTL instead of back-pressuring it ("cycle-exact IP behind an ideal DMA"). The cycles are
+the IP's share of a transfer, a lower bound on its time in the PL. They are FCLK0's, read
+from the emulated board's clock registers at every run (board code may set them with
+``pynq.ps.Clocks``): each :class:`ClockedRun` says how long it took. What the words are comes from
 ``stream_ip.json``: for the course's designs, the logits (da4ml's core stops before the
 softmax). numpy, ctypes, pynq and the standard library.
 """
@@ -59,12 +61,11 @@ class CycleAccurateIP(EmulatedIP):
         self.runs: list[ClockedRun] = []
         #: FCLK0 in MHz, read at every run (the emulated board points it at its registers)
         self.clock_mhz: Callable[[], float] = lambda: 100.0
-        self._words_taken = 0  # since the last reset: the RTL holds a partial frame of these
 
     @property
     def input_words(self) -> int:
         """Words of a partial frame: waiting to enter the RTL, or inside it."""
-        return self._in_words.size + self._words_taken % self.n_in
+        return self._in_words.size + self.stream.held_words
 
     def record(self, cycles: int) -> None:
         """Record the first ``cycles`` cycles of the next run (``self.stream.waveform``)."""
@@ -74,9 +75,7 @@ class CycleAccurateIP(EmulatedIP):
         """Clock the RTL until every waiting word is in and every result it gives is out."""
         if not self.responds or self.input_words == 0:
             return
-        held = self._words_taken % self.n_in
-        out, out_last = self.stream.run(self._in_words, self._in_last, held_words=held)
-        self._words_taken += self._in_words.size
+        out, out_last = self.stream.run(self._in_words, self._in_last)
         self._in_words, self._in_last = self._in_words[:0], self._in_last[:0]
         self._out_words = np.concatenate([self._out_words, out])
         self._out_last = np.concatenate([self._out_last, out_last])
@@ -88,5 +87,4 @@ class CycleAccurateIP(EmulatedIP):
     def reset(self) -> None:
         """aresetn: the RTL's partial frame and pipeline, and unread results, are gone."""
         super().reset()
-        self._words_taken = 0
         self.stream.reset()

@@ -9,9 +9,11 @@ RTL kernel, to look at its waveform and count its cycles, and the emulated board
 (:class:`pynq_ia.board.rtl_ip.CycleAccurateIP`), behind PYNQ's DMA driver.
 
 On each cycle the stream offers the next word (TVALID high while words remain) and takes every
-result word while there is room (TREADY high): an ideal DMA on both sides, with no memory
-latency. Every word crosses at a rising edge with TVALID and TREADY high, as AXI4-Stream
-defines a transfer. numpy, ctypes and the standard library only: it also runs on the board.
+result word while there is room (TREADY high): an ideal DMA, both channels already running,
+with no DMA start-up, memory latency, burst gaps or write responses. The cycles are therefore
+the IP's share of a transfer, a lower bound on its time in the PL. Every word crosses at a
+rising edge with TVALID and TREADY high, as AXI4-Stream defines a transfer. numpy, ctypes
+and the standard library only: it also runs on the board.
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ _I64P = ctypes.POINTER(ctypes.c_int64)
 @dataclass(frozen=True)
 class StreamRun:
     """One stretch of clock cycles: the words in and out, and the cycles from the first word
-    offered to the last result word taken (a transfer's time in the PL, in cycles)."""
+    offered to the last word that crossed, in or out (for a whole transfer, its last result
+    word: the transfer's share of the PL, in cycles)."""
 
     words_in: int
     words_out: int
@@ -97,6 +100,8 @@ class VerilatedStream:
         self._sim = self._lib.nn_axis_create()
         #: the stretches of cycles run
         self.runs: list[StreamRun] = []
+        #: words taken since the last reset: the RTL holds a partial frame of the last of them
+        self.words_taken = 0
         self._wave_cycles = 0
         #: what :meth:`record` asked for, once the next run has recorded it
         self.waveform: Waveform | None = None
@@ -110,6 +115,12 @@ class VerilatedStream:
     def reset(self) -> None:
         """aresetn low for :data:`RESET_CYCLES` edges: partial frame and pipeline are gone."""
         self._lib.nn_axis_reset(self._sim, self.RESET_CYCLES)
+        self.words_taken = 0
+
+    @property
+    def held_words(self) -> int:
+        """Words of a partial frame inside the RTL, waiting for the rest of their frame."""
+        return self.words_taken % self.n_in
 
     @property
     def cycles(self) -> int:
@@ -120,29 +131,33 @@ class VerilatedStream:
         """Record the first ``cycles`` cycles of the next run as :attr:`waveform`."""
         self._wave_cycles, self.waveform = int(cycles), None
 
-    def run(self, words: np.ndarray, last: np.ndarray | None = None, *,
-            held_words: int = 0) -> tuple[np.ndarray, np.ndarray]:
-        """Stream ``words`` in (TLAST bits ``last``, default: on the last word) until every
-        result they give is out: the result words and their TLAST bits. ``held_words``: words
-        of a partial frame already inside the RTL (they complete with the first of these)."""
-        words = np.ascontiguousarray(np.asarray(words).view(np.uint16).reshape(-1))
+    def run(self, words: np.ndarray, last: np.ndarray | None = None) -> tuple[np.ndarray,
+                                                                              np.ndarray]:
+        """Stream ``words`` (16-bit) in, with TLAST bits ``last`` (default: on the last word),
+        until every result they give is out: the result words and their TLAST bits. A partial
+        frame held from an earlier run completes with the first of these words."""
+        words = np.asarray(words)
+        if words.dtype.itemsize != 2:
+            raise TypeError(f"the stream takes 16-bit words, not {words.dtype}")
+        words = np.ascontiguousarray(words.view(np.uint16).reshape(-1))
         if last is None:
             last = np.zeros(words.size, np.uint8)
             last[-1:] = 1
         last = np.ascontiguousarray(last, dtype=np.uint8)
         if last.shape != words.shape:
             raise ValueError(f"{words.size} words but {last.size} TLAST bits")
-        room = ((held_words + words.size) // self.n_in + 1) * self.n_out
+        room = ((self.held_words + words.size) // self.n_in + 1) * self.n_out
         out, out_last = np.zeros(room, np.uint16), np.zeros(room, np.uint8)
-        taken, given, last_result = ctypes.c_int64(0), ctypes.c_int64(0), ctypes.c_int64(0)
+        taken, given, last_word = ctypes.c_int64(0), ctypes.c_int64(0), ctypes.c_int64(0)
         wave = np.zeros(self._wave_cycles, np.uint8)
         wave_data = np.zeros((self._wave_cycles, 2), np.uint16)
         recording = (wave.ctypes.data, wave_data.ctypes.data) if wave.size else (None, None)
         ran = self._lib.nn_axis_run(self._sim, words, last, words.size, ctypes.byref(taken), out,
                                     out_last, room, ctypes.byref(given),
                                     4 * (words.size + self.drain_cycles) + 64,
-                                    self.drain_cycles, ctypes.byref(last_result), *recording,
+                                    self.drain_cycles, ctypes.byref(last_word), *recording,
                                     wave.size)
+        self.words_taken += taken.value
         if taken.value != words.size:
             raise RuntimeError(f"the RTL took {taken.value} of {words.size} words in {ran} "
                                "cycles: it stopped accepting input")
@@ -153,7 +168,7 @@ class VerilatedStream:
                 wave_data[:kept, 0].copy(), wave_data[:kept, 1].copy())
             self._wave_cycles = 0
         count = given.value
-        self.runs.append(StreamRun(int(words.size), count, int(last_result.value) + 1))
+        self.runs.append(StreamRun(int(words.size), count, int(last_word.value) + 1))
         return out[:count].view(self.output_format.dtype), out_last[:count]
 
     def predict(self, x: np.ndarray) -> np.ndarray:

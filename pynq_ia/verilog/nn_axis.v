@@ -18,10 +18,11 @@
 // Flow control: the core cannot stall, so a frame enters it only when the output buffer is
 // sure to have room for its result: at most FRAMES frames are held (in the core or waiting in
 // the buffer). With m_axis always ready, a frame leaves CORE_LATENCY + N_OUT cycles after
-// its last word came in; while that fits in FRAMES * N_IN cycles (the jet tagger: 7 + 5 of
-// 2 x 16) the IP takes a new frame every N_IN cycles, the input stream's own limit (the test
-// bench, tests/rtl, checks that TREADY never drops then). When m_axis stalls, s_axis_tready
-// drops on a frame's last word until a frame has left.
+// its last word came in; while that is less than FRAMES * N_IN cycles (the jet tagger: 7 + 5
+// against 2 x 16) the IP takes a new frame every N_IN cycles, the input stream's own limit
+// (the test bench, tests/rtl, checks that TREADY never drops then). Only a frame's last word
+// waits for room: the next frame's other words come in while the previous one is in the core.
+// When m_axis stalls, s_axis_tready drops on a frame's last word until a frame has left.
 //
 // aresetn: synchronous, active low, as AXI's ARESETn.
 

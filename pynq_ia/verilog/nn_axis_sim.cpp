@@ -5,8 +5,9 @@
 // One cycle: the cycle's inputs are set (s_axis: the next word, if any, with TVALID; m_axis:
 // TREADY while there is room), the model settles, the handshakes of the coming rising edge are
 // read (TVALID && TREADY, as AXI4-Stream defines a transfer), then the clock rises and falls.
-// The IP sees the DMA as ideal: a word offered on every cycle while words remain, and every
-// result word taken at once while there is room.
+// The IP sees an ideal DMA: both channels already running, a word offered on every cycle while
+// words remain, every result word taken at once while there is room; no DMA start-up, memory
+// latency, burst gaps or write responses.
 
 #include <cstdint>
 
@@ -60,19 +61,19 @@ uint64_t nn_axis_cycles(const NnAxis* sim) { return sim->cycles; }
 // *taken < n_in; m_axis is ready while *given < out_room, and each result word lands in
 // out_words[*given], out_last[*given]. Stops early when all input is taken and `idle_limit`
 // cycles in a row passed without a result word, or when `out` is full (the caller makes room).
-// *last_result is the cycle (counted from this call's first, 0-based) of the last result word
-// taken, -1 if none. With `wave` (else NULL), the first `wave_room` cycles are recorded for a
+// *last_word is the cycle (counted from this call's first, 0-based) of the last word that
+// crossed, in or out, -1 if none. With `wave` (else NULL), the first `wave_room` cycles are recorded for a
 // timing diagram: per cycle, wave[c] holds the bits s_axis TVALID, TREADY, TLAST (0-2) and
 // m_axis TVALID, TREADY, TLAST (3-5), wave_data[2c] and wave_data[2c+1] the two TDATA.
 // Returns the cycles run.
 int64_t nn_axis_run(NnAxis* sim, const uint16_t* in_words, const uint8_t* in_last, int64_t n_in,
                     int64_t* taken, uint16_t* out_words, uint8_t* out_last, int64_t out_room,
                     int64_t* given, int64_t max_cycles, int64_t idle_limit,
-                    int64_t* last_result, uint8_t* wave, uint16_t* wave_data,
+                    int64_t* last_word, uint8_t* wave, uint16_t* wave_data,
                     int64_t wave_room) {
     Vnn_axis& top = sim->top;
     int64_t cycle = 0, idle = 0;
-    *last_result = -1;
+    *last_word = -1;
     for (; cycle < max_cycles; ++cycle) {
         const bool offer = *taken < n_in;
         const bool room = *given < out_room;
@@ -95,8 +96,8 @@ int64_t nn_axis_run(NnAxis* sim, const uint16_t* in_words, const uint8_t* in_las
             out_words[*given] = top.m_axis_tdata;
             out_last[*given] = top.m_axis_tlast;
             ++*given;
-            *last_result = cycle;
         }
+        if (word_in || word_out) *last_word = cycle;
         clock_cycle(sim);
         if (word_in) ++*taken;
         idle = (offer || word_out) ? 0 : idle + 1;

@@ -70,7 +70,8 @@ def main(work: Path, n_frames: int) -> dict:
 
     work.mkdir(parents=True, exist_ok=True)
     logic, metadata = core(work / "core")
-    parameters = rtl_da4ml.nn_axis_parameters(logic, int(metadata["latency"]), OUTPUT_TYPE)
+    parameters = rtl_da4ml.nn_axis_parameters(logic, int(metadata["latency"]), INPUT_TYPE,
+                                              OUTPUT_TYPE)
     rng = np.random.default_rng(SEED + 1)
     words = rng.integers(-(2**15), 2**15, size=(n_frames, N_IN))  # ap_fixed<16,6> bits
     expected = logic.predict(words / 2.0**10)  # da4ml's own model of the RTL
