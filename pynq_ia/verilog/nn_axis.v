@@ -1,28 +1,33 @@
 // AXI4-Stream around a da4ml network core: the course's RTL IP (issue 23).
 //
-// The core (`NN_CORE: the `<top>_wrapper` module da4ml's RTLModel writes, e.g. jet_dnn_wrapper,
-// whose fields share one format per side) is a pipeline without a stall: it samples
-// `model_inp` (N_IN fields of IN_BITS, field 0 in the lowest bits) at every rising clock edge
-// and shows the result of that input on `model_out` (N_OUT fields of OUT_FIELD_BITS)
+// The core (`NN_CORE: the `<top>_wrapper` module da4ml's RTLModel writes,
+// e.g. jet_dnn_wrapper, whose fields share one format per side) is a
+// pipeline without a stall: it samples `model_inp` (N_IN fields of IN_BITS,
+// field 0 in the lowest bits) at every rising clock edge and shows the
+// result of that input on `model_out` (N_OUT fields of OUT_FIELD_BITS)
 // CORE_LATENCY edges later, the sampling edge included.
 //
-// Input (s_axis): one IN_BITS-bit word per feature, N_IN words per frame, as the hls4ml IP
-// takes them. A frame carries TLAST if any of its words did (hls4ml's wrapper ORs them): a
-// DMA transfer's TLAST on a word in the middle of a frame does not cut the frame short, and a
-// partial frame waits for its remaining words.
+// Input (s_axis): one IN_BITS-bit word per feature, N_IN words per frame,
+// as the hls4ml IP takes them. A frame carries TLAST if any of its words
+// did (hls4ml's wrapper ORs them): a DMA transfer's TLAST on a word in the
+// middle of a frame does not cut the frame short, and a partial frame waits
+// for its remaining words.
 //
-// Output (m_axis): N_OUT words per frame, each a core field sign- or zero-extended to
-// OUT_WORD_BITS and shifted left by OUT_SHIFT (from the core's fraction bits to the word's
-// type); TLAST on the last word of a frame whose input carried TLAST.
+// Output (m_axis): N_OUT words per frame, each a core field sign- or
+// zero-extended to OUT_WORD_BITS and shifted left by OUT_SHIFT (from the
+// core's fraction bits to the word's type); TLAST on the last word of a
+// frame whose input carried TLAST.
 //
-// Flow control: the core cannot stall, so a frame enters it only when the output buffer is
-// sure to have room for its result: at most FRAMES frames are held (in the core or waiting in
-// the buffer). With m_axis always ready, a frame leaves CORE_LATENCY + N_OUT cycles after
-// its last word came in; while that is less than FRAMES * N_IN cycles (the jet tagger: 7 + 5
-// against 2 x 16) the IP takes a new frame every N_IN cycles, the input stream's own limit
-// (the test bench, tests/rtl, checks that TREADY never drops then). Only a frame's last word
-// waits for room: the next frame's other words come in while the previous one is in the core.
-// When m_axis stalls, s_axis_tready drops on a frame's last word until a frame has left.
+// Flow control: the core cannot stall, so a frame enters it only when the
+// output buffer is sure to have room for its result: at most FRAMES frames
+// are held (in the core or waiting in the buffer). Only a frame's last word
+// waits for room: the next frame's other words come in while the previous
+// one is in the core. With m_axis always ready, a frame leaves
+// CORE_LATENCY + N_OUT cycles after its last word came in; while that is
+// less than FRAMES * N_IN cycles (the jet tagger: 7 + 5 against 2 x 16) the
+// IP takes a new frame every N_IN cycles, the input stream's own limit (the
+// test bench, tests/rtl, checks that TREADY never drops then). When m_axis
+// stalls, s_axis_tready drops on a frame's last word until a frame has left.
 //
 // aresetn: synchronous, active low, as AXI's ARESETn.
 
