@@ -15,8 +15,9 @@ course's venv:
 
 Chapter 6 makes da4ml's calls itself (tracing, ``comb_trace``, ``RTLModel``, Verilator); here
 are what it reuses (the network traced layer by layer, ties-to-even rounding, the Verilator
-settings) and its two cached steps (:func:`pynq_ia.rtl.run`): ``verilog``, the RTL at several
-pipeline cutoffs, and ``synthesize``, yosys ``synth_xilinx`` for the 7 series.
+settings) and its cached steps (:func:`pynq_ia.rtl.run`): ``verilog``, the RTL at several
+pipeline cutoffs; ``synthesize``, yosys ``synth_xilinx`` for the 7 series; and ``stream_ip``, the
+core inside the course's AXI-stream wrapper, Verilated into a C library.
 """
 
 from __future__ import annotations
