@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from pynq_ia import artifacts, designs
+from pynq_ia import artifacts, designs, rtl_da4ml
 from pynq_ia.environment import ToolUnavailable
 
 COURSE_PYTHON_ENV = "PYNQ_IA_COURSE_PYTHON"
@@ -53,6 +53,14 @@ def _venv_python(variable: str, venv: str, what: str) -> Path:
         raise ToolUnavailable(f"{what.split(':')[0]} is missing "
                               f"({artifacts.display_path(python)}):{what.split(':', 1)[1]}")
     return python
+
+
+def _in_other_venv(python: Path, *args: str) -> subprocess.CompletedProcess:
+    """``python -m pynq_ia.rtl *args`` in the other venv, with this checkout's code, its output
+    captured; stopped after :data:`STEP_TIMEOUT_S`."""
+    env = {**os.environ, "PYTHONPATH": str(artifacts.REPO_ROOT)}
+    return subprocess.run([str(python), "-m", "pynq_ia.rtl", *args], env=env,
+                          capture_output=True, text=True, timeout=STEP_TIMEOUT_S, check=False)
 
 
 def course_python() -> Path:
@@ -224,7 +232,7 @@ def _weights(layers: list[dict[str, Any]]) -> tuple[int, int]:
 
 def _variant(label: str, design_folder: Path, hls_model, report) -> Variant:
     layers = artifacts.read_json(design_folder / "network.json")  # as handed over
-    weight_type = next(_type_name(_fixed_type(layer.weights["weight"].type.precision))
+    weight_type = next(rtl_da4ml.type_name(_fixed_type(layer.weights["weight"].type.precision))
                        for layer in hls_model.get_layers() if "weight" in layer.weights)
     nonzero, total = _weights(layers)
     return Variant(label, design_folder, weight_type, nonzero, total, _ip_figures(report))
@@ -300,10 +308,7 @@ def from_course(name: str) -> HandOver:
     """In the RTL venv: :func:`hand_over` run in the course's venv, and what it handed over."""
     with tempfile.TemporaryDirectory() as scratch:
         written = Path(scratch) / "hand_over.json"
-        command = [str(course_python()), "-m", "pynq_ia.rtl", name, str(written)]
-        env = {**os.environ, "PYTHONPATH": str(artifacts.REPO_ROOT)}  # this checkout's code
-        done = subprocess.run(command, env=env, capture_output=True, text=True,
-                              timeout=STEP_TIMEOUT_S, check=False)
+        done = _in_other_venv(course_python(), name, str(written))
         if done.returncode != 0 or not written.is_file():
             raise RuntimeError(f"the course's venv could not hand {name!r} over:\n"
                                f"{done.stderr[-3000:]}")
@@ -332,8 +337,6 @@ def run(design: Path, step: str, *args: str) -> dict[str, Any]:
 
 def _step_entry(design: Path, step: str, *args: str) -> Path:
     """The cache entry of a step (run now if it is missing or outdated)."""
-    from pynq_ia import rtl_da4ml
-
     name = "_".join((design.name, step, *args)).replace(":", "-")  # a folder's name
     code = [Path(rtl_da4ml.__file__), rtl_da4ml.NN_AXIS_VERILOG, rtl_da4ml.NN_AXIS_SIM_CPP]
     inputs = {"design": artifacts.read_json(design / artifacts.RECORD)["key"], "step": step,
@@ -362,10 +365,7 @@ def stream_ip(design: Path) -> Path:
     design = Path(design)
     if importlib.util.find_spec("da4ml") is not None:
         return _step_entry(design, "stream_ip")
-    command = [str(rtl_python()), "-m", "pynq_ia.rtl", "stream-ip", str(design)]
-    env = {**os.environ, "PYTHONPATH": str(artifacts.REPO_ROOT)}  # this checkout's code
-    done = subprocess.run(command, env=env, capture_output=True, text=True,
-                          timeout=STEP_TIMEOUT_S, check=False)
+    done = _in_other_venv(rtl_python(), "stream-ip", str(design))
     if done.returncode != 0:
         raise RuntimeError(f"the RTL venv could not build the stream IP:\n{done.stderr[-3000:]}")
     return Path(done.stdout.strip().splitlines()[-1])
@@ -403,21 +403,13 @@ def main(argv: list[str] | None = None) -> int:
 # ------------------------------------------------------------------------ tables of chapter 6
 
 
-def _type_name(result: dict[str, Any]) -> str:
-    kind = "ap_fixed" if result["signed"] else "ap_ufixed"
-    modes = "" if result["rounding"] == "TRN" and result["overflow"] == "WRAP" else (
-        f",AP_{result['rounding']},AP_{result['overflow']}"
-    )
-    return f"{kind}<{result['width']},{result['integer']}{modes}>"
-
-
 def layer_table(layers: list[dict[str, Any]]):
     """Each layer of the handed-over network: its kind, size and output type."""
     import pandas as pd
 
     return pd.DataFrame(
         [{"layer": L["name"], "kind": L["class"], "values": L["size"],
-          "output type": _type_name(L["result"])} for L in layers]
+          "output type": rtl_da4ml.type_name(L["result"])} for L in layers]
     ).set_index("layer")
 
 

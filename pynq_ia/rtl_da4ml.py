@@ -313,11 +313,13 @@ NN_AXIS_SIM_CPP = Path(__file__).parent / "verilog" / "nn_axis_sim.cpp"
 STREAM_LIBRARY, STREAM_DESCRIPTION = "libnn_axis.so", "stream_ip.json"
 
 
-def _cpp_type(result: dict) -> str:
-    """The C++ name of a handed-over fixed-point type, as hls4ml writes its AXI words."""
-    sign = "" if result["signed"] else "u"
-    return (f"ap_{sign}fixed<{result['width']},{result['integer']},AP_{result['rounding']},"
-            f"AP_{result['overflow']}>")
+def type_name(result: dict) -> str:
+    """The C++ name of a handed-over fixed-point type (modes only when not the defaults)."""
+    kind = "ap_fixed" if result["signed"] else "ap_ufixed"
+    modes = "" if result["rounding"] == "TRN" and result["overflow"] == "WRAP" else (
+        f",AP_{result['rounding']},AP_{result['overflow']}"
+    )
+    return f"{kind}<{result['width']},{result['integer']}{modes}>"
 
 
 def stream_ip(design: Path, out: Path) -> dict:
@@ -378,7 +380,7 @@ def stream_ip(design: Path, out: Path) -> dict:
         "library": STREAM_LIBRARY, "top": given["top"], "parameters": parameters,
         "latency_cutoff": given["latency_cutoff"], "core_stages": latency,
         "n_in": parameters["N_IN"], "n_out": parameters["N_OUT"],
-        "input": _cpp_type(layers[0]["result"]), "output": _cpp_type(last["result"]),
+        "input": type_name(layers[0]["result"]), "output": type_name(last["result"]),
         "values": "logits", "last_layer": last["name"],
         "seconds": round(time.perf_counter() - start, 1),
     }

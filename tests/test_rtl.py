@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from pynq_ia import rtl
+from pynq_ia import rtl, rtl_da4ml
 
 
 def test_the_rtl_venv_is_pinned_apart_from_the_course(repo_root):
@@ -45,9 +45,9 @@ def test_the_type_names_read_like_cpp():
     fixed = {"width": 16, "integer": 6, "signed": True, "rounding": "RND_CONV", "overflow": "SAT"}
     plain = {"width": 27, "integer": 12, "signed": True, "rounding": "TRN", "overflow": "WRAP"}
     relu = {"width": 6, "integer": 0, "signed": False, "rounding": "RND_CONV", "overflow": "SAT"}
-    assert rtl._type_name(fixed) == "ap_fixed<16,6,AP_RND_CONV,AP_SAT>"
-    assert rtl._type_name(plain) == "ap_fixed<27,12>"
-    assert rtl._type_name(relu) == "ap_ufixed<6,0,AP_RND_CONV,AP_SAT>"
+    assert rtl_da4ml.type_name(fixed) == "ap_fixed<16,6,AP_RND_CONV,AP_SAT>"
+    assert rtl_da4ml.type_name(plain) == "ap_fixed<27,12>"
+    assert rtl_da4ml.type_name(relu) == "ap_ufixed<6,0,AP_RND_CONV,AP_SAT>"
 
 
 @pytest.mark.slow

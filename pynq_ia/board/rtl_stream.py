@@ -61,8 +61,6 @@ def _bind(path: Path) -> ctypes.CDLL:
     lib.nn_axis_create.restype = ctypes.c_void_p
     lib.nn_axis_destroy.argtypes = [ctypes.c_void_p]
     lib.nn_axis_reset.argtypes = [ctypes.c_void_p, ctypes.c_int]
-    lib.nn_axis_cycles.argtypes = [ctypes.c_void_p]
-    lib.nn_axis_cycles.restype = ctypes.c_uint64
     words, flags = (np.ctypeslib.ndpointer(dtype, flags="C_CONTIGUOUS")
                     for dtype in (np.uint16, np.uint8))
     lib.nn_axis_run.argtypes = [ctypes.c_void_p, words, flags, ctypes.c_int64, _I64P, words,
@@ -121,11 +119,6 @@ class VerilatedStream:
     def held_words(self) -> int:
         """Words of a partial frame inside the RTL, waiting for the rest of their frame."""
         return self.words_taken % self.n_in
-
-    @property
-    def cycles(self) -> int:
-        """Clock cycles run since the library was loaded (reset cycles included)."""
-        return int(self._lib.nn_axis_cycles(self._sim))
 
     def record(self, cycles: int) -> None:
         """Record the first ``cycles`` cycles of the next run as :attr:`waveform`."""

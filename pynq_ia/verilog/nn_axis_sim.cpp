@@ -17,7 +17,6 @@
 struct NnAxis {
     VerilatedContext context;
     Vnn_axis top{&context};
-    uint64_t cycles = 0;
 };
 
 static void clock_cycle(NnAxis* sim) {
@@ -25,7 +24,6 @@ static void clock_cycle(NnAxis* sim) {
     sim->top.eval();
     sim->top.aclk = 0;
     sim->top.eval();
-    ++sim->cycles;
 }
 
 extern "C" {
@@ -54,8 +52,6 @@ void nn_axis_reset(NnAxis* sim, int cycles) {
     sim->top.aresetn = 1;
     sim->top.eval();
 }
-
-uint64_t nn_axis_cycles(const NnAxis* sim) { return sim->cycles; }
 
 // Run at most `max_cycles` cycles. s_axis offers in_words[*taken], in_last[*taken] while
 // *taken < n_in; m_axis is ready while *given < out_room, and each result word lands in
