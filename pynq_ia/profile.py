@@ -36,6 +36,9 @@ class Profile:
     #: what chapter 6 synthesizes of each variant of the jet tagger (post-training, QKeras,
     #: QKeras + pruning): "network", or "LAYER:N", the first N outputs of a layer (seconds)
     rtl_variant_synthesis: str
+    #: what chapter 6 synthesizes of the AXI-stream IP: "stream_ip", the wrapper and the whole
+    #: core (minutes), or "axis_wrapper", the wrapper alone around a black-box core (seconds)
+    rtl_stream_synthesis: str
 
     def as_dict(self) -> dict[str, object]:
         """The profile as a plain dict, for provenance records."""
@@ -54,6 +57,7 @@ PROFILES: dict[str, Profile] = {
         batch_size=128,
         rtl_synthesis="last_stage",
         rtl_variant_synthesis="relu1:2",
+        rtl_stream_synthesis="axis_wrapper",
     ),
     "full": Profile(
         name="full",
@@ -66,6 +70,7 @@ PROFILES: dict[str, Profile] = {
         batch_size=512,
         rtl_synthesis="network",
         rtl_variant_synthesis="network",
+        rtl_stream_synthesis="stream_ip",
     ),
 }
 

