@@ -86,22 +86,43 @@ class AxiDma:
         }
 
 
+#: the kinds of network IP: the IP Vivado HLS exports from hls4ml's project, or the course's
+#: Verilog (``nn_axis.v`` around da4ml's core) as a module reference (UG994)
+HLS_IP, RTL_MODULE = "hls4ml IP", "RTL module"
+
+
 @dataclass(frozen=True)
 class NetworkIP:
-    """The hls4ml IP: ``<model>_axi`` with AXI-stream ports ``in_r`` and ``out_r``."""
+    """The network in the block design: hls4ml's IP ``<model>_axi`` (AXI-stream ports ``in_r``
+    and ``out_r``, clock ``ap_clk``, reset ``ap_rst_n``), or the RTL module ``<model>_axis``
+    (``s_axis``, ``m_axis``, ``aclk``, ``aresetn``; :func:`pynq_ia.rtl_da4ml.stream_sources`)."""
 
     model: str
     n_in: int
     n_out: int
     input_type: str
-    output_type: str
+    #: the output word's type; an RTL module's is known once da4ml has written it (None before)
+    output_type: str | None
     input_width: int
     output_width: int
     cell: str = "nn"
+    kind: str = HLS_IP
 
     @property
     def vlnv(self) -> str:
         return f"xilinx.com:hls:{self.model}_axi:1.0"
+
+    @property
+    def module(self) -> str:
+        """The RTL module's name (what the Tcl references)."""
+        return f"{self.model}_axis"
+
+    def pin(self, role: str) -> str:
+        """The cell's pin or interface for ``role``: "in", "out", "clock" or "reset"."""
+        names = {"in": "in_r", "out": "out_r", "clock": "ap_clk", "reset": "ap_rst_n"}
+        if self.kind == RTL_MODULE:
+            names = {"in": "s_axis", "out": "m_axis", "clock": "aclk", "reset": "aresetn"}
+        return f"{self.cell}/{names[role]}"
 
 
 @dataclass(frozen=True)
@@ -169,6 +190,31 @@ def describe(entry: Design | str, settings: HLSSettings | None = None) -> BlockD
     return BlockDesign(entry.name, ip, dma, hls_clock_period_ns=settings.clock_period)
 
 
+def describe_rtl(entry: Design | str, stream: dict | None = None) -> BlockDesign:
+    """The RTL overlay of a design with an RTL variant: the same PS7, DMA and clock, with the
+    course's Verilog as a module reference in place of the hls4ml IP (``<design>_rtl``).
+
+    The words into the IP are the design's input words (da4ml's core takes the input type);
+    out come 16-bit words of the logits (:func:`pynq_ia.rtl_da4ml.nn_axis_parameters`), whose
+    type ``stream`` (the stream IP's ``stream_ip.json``) gives once da4ml has written the core.
+    """
+    entry = design(entry) if isinstance(entry, str) else entry
+    if entry.rtl is None:
+        raise ValueError(f"{entry.name} has no RTL variant in the design table")
+    input_width = entry.hls.input_format.width
+    stream = stream or {}
+    output_type = stream.get("output")
+    output_width = int(stream.get("parameters", {}).get("OUT_WORD_BITS", RTL_WORD_BITS))
+    ip = NetworkIP(entry.rtl.top, entry.n_in, entry.n_out, entry.hls.input_type, output_type,
+                   input_width, output_width, kind=RTL_MODULE)
+    dma = AxiDma("axi_dma", mm2s_stream_width=input_width, s2mm_stream_width=output_width)
+    return BlockDesign(entry.rtl_overlay, ip, dma, hls_clock_period_ns=entry.hls.clock_period)
+
+
+#: the RTL module's output words (``nn_axis_parameters``' ``word_bits``)
+RTL_WORD_BITS = 16
+
+
 def _config_list(values: dict[str, str]) -> str:
     return " ".join(f"CONFIG.{key} {{{value}}}" for key, value in values.items())
 
@@ -179,13 +225,14 @@ def write_tcl(design: BlockDesign, ip_repo: str = "$ip_repo", jobs: int = 2) -> 
     Run as ``vivado -mode batch -source overlay.tcl -tclargs <ip_repo> <output_dir>`` (see
     ``hw_builds/``).
     """
-    d, ps, dma, ip = design.design, design.ps_cell, design.dma.name, design.ip.cell
+    d, ps, dma, ip = design.design, design.ps_cell, design.dma.name, design.ip
     clock = f"/{ps}/FCLK_CLK0 ({design.fclk0_mhz:g} MHz)"
+    sources = "hls ip repository" if ip.kind == HLS_IP else "folder of the IP's Verilog"
     return f"""\
-# {d}: PYNQ-Z2 overlay (PS7 + AXI DMA + hls4ml IP).
+# {d}: PYNQ-Z2 overlay (PS7 + AXI DMA + {ip.kind}).
 # Written by pynq_ia.blockdesign.write_tcl from the design description; regenerate, do not edit.
-# usage: vivado -mode batch -source overlay.tcl -tclargs <hls ip repository> <output folder>
-set ip_repo [lindex $argv 0]
+# usage: vivado -mode batch -source overlay.tcl -tclargs <{sources}> <output folder>
+set {_SOURCES_VARIABLE[ip.kind]} [lindex $argv 0]
 set out_dir [lindex $argv 1]
 
 # the PYNQ-Z2 board files give the PS7 its preset (DDR, MIO, clocks): stop early without them
@@ -194,9 +241,7 @@ if {{[llength [get_board_parts -quiet {design.board_part}]] == 0}} {{
 }}
 create_project {d}_overlay ./vivado_project -part {design.part} -force
 set_property board_part {design.board_part} [current_project]
-set_property ip_repo_paths {ip_repo} [current_project]
-update_ip_catalog
-create_bd_design "{d}"
+{_sources_tcl(design, ip_repo)}create_bd_design "{d}"
 
 # Zynq PS7 with the board preset, the HP0 slave port for the DMA and FCLK0 for the fabric
 create_bd_cell -type ip -vlnv xilinx.com:ip:processing_system7:5.5 {ps}
@@ -209,18 +254,16 @@ create_bd_cell -type ip -vlnv xilinx.com:ip:axi_dma:7.1 {dma}
 set_property -dict [list {" ".join(f"CONFIG.{p}.VALUE_SRC USER" for p in USER_VALUES)}] [get_bd_cells {dma}]
 set_property -dict [list {_config_list(design.dma.tcl_config())}] [get_bd_cells {dma}]
 
-# the network
-create_bd_cell -type ip -vlnv {design.ip.vlnv} {ip}
-
+{_network_tcl(design)}
 # registers on GP0, data through HP0
 apply_bd_automation -rule xilinx.com:bd_rule:axi4 -config {{Clk_master {{{clock}}} Clk_slave {{{clock}}} Clk_xbar {{{clock}}} Master {{/{ps}/{design.gp_port}}} Slave {{/{dma}/S_AXI_LITE}} ddr_seg {{Auto}} intc_ip {{New AXI Interconnect}} master_apm {{0}}}} [get_bd_intf_pins {dma}/S_AXI_LITE]
 apply_bd_automation -rule xilinx.com:bd_rule:axi4 -config {{Clk_master {{{clock}}} Clk_slave {{{clock}}} Clk_xbar {{{clock}}} Master {{/{dma}/M_AXI_MM2S}} Slave {{/{ps}/{design.hp_port}}} ddr_seg {{Auto}} intc_ip {{New AXI Interconnect}} master_apm {{0}}}} [get_bd_intf_pins {ps}/{design.hp_port}]
 apply_bd_automation -rule xilinx.com:bd_rule:axi4 -config {{Clk_master {{{clock}}} Clk_slave {{{clock}}} Clk_xbar {{{clock}}} Master {{/{dma}/M_AXI_S2MM}} Slave {{/{ps}/{design.hp_port}}} ddr_seg {{Auto}} intc_ip {{/axi_mem_intercon}} master_apm {{0}}}} [get_bd_intf_pins {dma}/M_AXI_S2MM]
 
 # streams: DMA -> network -> DMA
-connect_bd_intf_net [get_bd_intf_pins {dma}/M_AXIS_MM2S] [get_bd_intf_pins {ip}/in_r]
-connect_bd_intf_net [get_bd_intf_pins {ip}/out_r] [get_bd_intf_pins {dma}/S_AXIS_S2MM]
-apply_bd_automation -rule xilinx.com:bd_rule:clkrst -config {{Clk {{{clock}}} Freq {{{design.fclk0_mhz:g}}} Ref_Clk0 {{}} Ref_Clk1 {{}} Ref_Clk2 {{}}}} [get_bd_pins {ip}/ap_clk]
+connect_bd_intf_net [get_bd_intf_pins {dma}/M_AXIS_MM2S] [get_bd_intf_pins {ip.pin("in")}]
+connect_bd_intf_net [get_bd_intf_pins {ip.pin("out")}] [get_bd_intf_pins {dma}/S_AXIS_S2MM]
+apply_bd_automation -rule xilinx.com:bd_rule:clkrst -config {{Clk {{{clock}}} Freq {{{design.fclk0_mhz:g}}} Ref_Clk0 {{}} Ref_Clk1 {{}} Ref_Clk2 {{}}}} [get_bd_pins {ip.pin("clock")}]
 
 {_ip_reset_tcl(design)}
 # every slave gets an address (batch runs do not always), then the DMA's registers go where
@@ -232,6 +275,7 @@ set_property range {design.dma.address_range // 1024}K [get_bd_addr_segs {{{ps}/
 validate_bd_design
 save_bd_design
 add_files -norecurse [make_wrapper -files [get_files {d}.bd] -top]
+set_property top {d}_wrapper [current_fileset]
 update_compile_order -fileset sources_1
 
 launch_runs impl_1 -to_step write_bitstream -jobs {jobs}
@@ -259,6 +303,29 @@ file copy -force [lindex [glob ./vivado_project/{d}_overlay.*/sources_1/bd/{d}/h
 """
 
 
+#: the Tcl variable holding the first argument: where the network's IP or Verilog is
+_SOURCES_VARIABLE = {HLS_IP: "ip_repo", RTL_MODULE: "rtl_dir"}
+
+
+def _sources_tcl(design: BlockDesign, ip_repo: str) -> str:
+    """Tcl that makes the network's sources known: the HLS IP's repository, or the Verilog."""
+    if design.ip.kind == HLS_IP:
+        return f"set_property ip_repo_paths {ip_repo} [current_project]\nupdate_ip_catalog\n"
+    return ("# the network's Verilog: the course's nn_axis.v, da4ml's core and the generated top\n"
+            "add_files -norecurse [glob -directory $rtl_dir *.v]\n"
+            "update_compile_order -fileset sources_1\n")
+
+
+def _network_tcl(design: BlockDesign) -> str:
+    """Tcl that puts the network in the block design."""
+    ip = design.ip
+    if ip.kind == HLS_IP:
+        return f"# the network\ncreate_bd_cell -type ip -vlnv {ip.vlnv} {ip.cell}\n"
+    return (f"# the network: the RTL module {ip.module}, as a module reference (its ports' "
+            "attributes name\n# the AXI-stream interfaces, their clock and reset)\n"
+            f"create_bd_cell -type module -reference {ip.module} {ip.cell}\n")
+
+
 #: the cells that make the IP's reset: the three active-low resets side by side, then ANDed
 IP_RESET_CONCAT, IP_RESET_AND = "ip_resets", "ip_reset"
 
@@ -267,13 +334,13 @@ def _ip_reset_tcl(design: BlockDesign) -> str:
     """Tcl that drives the IP's ap_rst_n from the system reset AND the DMA's stream resets."""
     if not design.ip_reset_by_dma:
         return ""
-    dma, ip = design.dma.name, design.ip.cell
+    dma, reset = design.dma.name, design.ip.pin("reset")
     return f"""\
 # the IP's reset: the system's (as the automation wired it) AND the DMA's stream-side resets
 # (PG021: mm2s/s2mm_prmry_reset_out_n, active low), so the DMA's soft reset, which the driver
 # issues after a fault, also clears a partial frame the IP holds
-set system_reset [get_bd_pins -of_objects [get_bd_nets -of_objects [get_bd_pins {ip}/ap_rst_n]] -filter {{DIR == O}}]
-disconnect_bd_net [get_bd_nets -of_objects [get_bd_pins {ip}/ap_rst_n]] [get_bd_pins {ip}/ap_rst_n]
+set system_reset [get_bd_pins -of_objects [get_bd_nets -of_objects [get_bd_pins {reset}]] -filter {{DIR == O}}]
+disconnect_bd_net [get_bd_nets -of_objects [get_bd_pins {reset}]] [get_bd_pins {reset}]
 create_bd_cell -type ip -vlnv xilinx.com:ip:xlconcat:2.1 {IP_RESET_CONCAT}
 set_property -dict [list CONFIG.NUM_PORTS {{3}}] [get_bd_cells {IP_RESET_CONCAT}]
 create_bd_cell -type ip -vlnv xilinx.com:ip:util_reduced_logic:2.0 {IP_RESET_AND}
@@ -282,8 +349,18 @@ connect_bd_net $system_reset [get_bd_pins {IP_RESET_CONCAT}/In0]
 connect_bd_net [get_bd_pins {dma}/mm2s_prmry_reset_out_n] [get_bd_pins {IP_RESET_CONCAT}/In1]
 connect_bd_net [get_bd_pins {dma}/s2mm_prmry_reset_out_n] [get_bd_pins {IP_RESET_CONCAT}/In2]
 connect_bd_net [get_bd_pins {IP_RESET_CONCAT}/dout] [get_bd_pins {IP_RESET_AND}/Op1]
-connect_bd_net [get_bd_pins {IP_RESET_AND}/Res] [get_bd_pins {ip}/ap_rst_n]
+connect_bd_net [get_bd_pins {IP_RESET_AND}/Res] [get_bd_pins {reset}]
 """
+
+
+def tcl_changes(tcl: str, other: str) -> list[str]:
+    """The lines that differ between two Tcl scripts, as a unified diff shows them (``-`` in
+    ``tcl`` only, ``+`` in ``other`` only), without the diff's headers and context."""
+    import difflib
+
+    return [line for line in difflib.unified_diff(tcl.splitlines(), other.splitlines(),
+                                                   lineterm="", n=0)
+            if line.startswith(("+", "-")) and not line.startswith(("+++", "---"))]
 
 
 @dataclass(frozen=True)
@@ -313,8 +390,10 @@ def _stream_width(axi_header: str, alias: str) -> int:
     return {"float": 32, "double": 64}.get(match.group(1)) or int(match.group(2))
 
 
-def check_tcl(tcl: str, design: BlockDesign, hls_project: Path | None = None) -> list[Check]:
-    """Compare a block-design Tcl with the description (and with the HLS project, if given).
+def check_tcl(tcl: str, design: BlockDesign, hls_project: Path | None = None,
+              rtl_sources: Path | None = None) -> list[Check]:
+    """Compare a block-design Tcl with the description (and with the HLS project, or the RTL
+    module's Verilog folder, if given).
 
     Returns every check; :func:`assert_consistent` raises on the first mismatch.
     """
@@ -368,13 +447,13 @@ def check_tcl(tcl: str, design: BlockDesign, hls_project: Path | None = None) ->
             "True",
             str(f"get_board_parts -quiet {design.board_part}" in tcl.split("create_project")[0]),
         ),
-        Check(
-            "network IP",
-            design.ip.vlnv,
-            (re.findall(r"-vlnv (xilinx\.com:hls:\S+)", tcl) or [""])[0],
-        ),
-        Check("stream DMA -> IP", "1", str(int(f"{design.ip.cell}/in_r" in tcl))),
-        Check("stream IP -> DMA", "1", str(int(f"{design.ip.cell}/out_r" in tcl))),
+        *_network_checks(tcl, design),
+        Check("stream DMA -> IP", "True", str(_command(
+            tcl, f"connect_bd_intf_net [get_bd_intf_pins {design.dma.name}/M_AXIS_MM2S] "
+                 f"[get_bd_intf_pins {design.ip.pin('in')}]"))),
+        Check("stream IP -> DMA", "True", str(_command(
+            tcl, f"connect_bd_intf_net [get_bd_intf_pins {design.ip.pin('out')}] "
+                 f"[get_bd_intf_pins {design.dma.name}/S_AXIS_S2MM]"))),
         Check("IP reset by the system AND the DMA's stream resets",
               str(design.ip_reset_by_dma), str(_ip_reset_wired(tcl, design))),
         Check("routed timing and utilization reported", "True",
@@ -407,12 +486,49 @@ def check_tcl(tcl: str, design: BlockDesign, hls_project: Path | None = None) ->
                 str(_stream_width(header, "T_out")),
             ),
         ]
+    if rtl_sources is not None:
+        checks += _rtl_source_checks(Path(rtl_sources), design, dma)
     return checks
+
+
+def _network_checks(tcl: str, design: BlockDesign) -> list[Check]:
+    """The network's cell: the HLS IP's VLNV, or the RTL module with its Verilog added first."""
+    ip = design.ip
+    if ip.kind == HLS_IP:
+        return [Check("network IP", ip.vlnv,
+                      (re.findall(r"-vlnv (xilinx\.com:hls:\S+)", tcl) or [""])[0])]
+    reference = re.search(r"^create_bd_cell -type module -reference (\S+) (\S+)$", tcl, re.M)
+    added = re.search(r"^add_files -norecurse \[glob -directory \$rtl_dir \*\.v\]$", tcl, re.M)
+    return [
+        Check("network RTL module (cell)", f"{ip.module} ({ip.cell})",
+              f"{reference.group(1)} ({reference.group(2)})" if reference else ""),
+        Check("its Verilog added before the module reference", "True",
+              str(bool(added and reference and added.start() < reference.start()))),
+        Check("HLS IPs instantiated", "none",
+              " ".join(re.findall(r"-vlnv (xilinx\.com:hls:\S+)", tcl)) or "none"),
+    ]
+
+
+def _rtl_source_checks(folder: Path, design: BlockDesign, dma: dict[str, str]) -> list[Check]:
+    """The RTL module's Verilog against the Tcl: its top file, its words' widths and frame."""
+    top = folder / f"{design.ip.module}.v"
+    text = top.read_text() if top.is_file() else ""
+    found = dict(re.findall(r"\.(\w+)\((\d+)\)", text))
+    return [
+        Check("RTL module's top in the Verilog folder", top.name,
+              top.name if top.is_file() else ""),
+        Check("IP input word width", dma.get("c_m_axis_mm2s_tdata_width", ""),
+              found.get("IN_BITS", "")),
+        Check("IP output word width", dma.get("c_s_axis_s2mm_tdata_width", ""),
+              found.get("OUT_WORD_BITS", "")),
+        Check("IP frame (words in, words out)", f"{design.ip.n_in}, {design.ip.n_out}",
+              f"{found.get('N_IN', '')}, {found.get('N_OUT', '')}"),
+    ]
 
 
 def _ip_reset_wired(tcl: str, design: BlockDesign) -> bool:
     """The Tcl ANDs the system reset and both DMA stream resets into the IP's ap_rst_n."""
-    dma, ip = design.dma.name, design.ip.cell
+    dma, reset = design.dma.name, design.ip.pin("reset")
     needed = [
         f"connect_bd_net $system_reset [get_bd_pins {IP_RESET_CONCAT}/In0]",
         f"connect_bd_net [get_bd_pins {dma}/mm2s_prmry_reset_out_n] "
@@ -421,7 +537,7 @@ def _ip_reset_wired(tcl: str, design: BlockDesign) -> bool:
         f"[get_bd_pins {IP_RESET_CONCAT}/In2]",
         f"set_property -dict [list CONFIG.C_OPERATION {{and}} CONFIG.C_SIZE {{3}}] "
         f"[get_bd_cells {IP_RESET_AND}]",
-        f"connect_bd_net [get_bd_pins {IP_RESET_AND}/Res] [get_bd_pins {ip}/ap_rst_n]",
+        f"connect_bd_net [get_bd_pins {IP_RESET_AND}/Res] [get_bd_pins {reset}]",
     ]
     return all(_command(tcl, line) for line in needed)
 

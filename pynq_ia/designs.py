@@ -9,9 +9,10 @@ project published for its own version (labelled references, never results).
 
 Every stage reads this table and nothing else holds per-design constants: training, conversion,
 the block design, the emulated board, chapter 9's tables, ``hw_builds/Makefile`` (``python -m
-pynq_ia.designs`` prints the names) and the tests. **Adding a network is one entry**: a
-factory and a :class:`Design`, added with :func:`register` (``tests/test_designs.py`` takes a toy
-design through training, conversion, C simulation and the emulated DMA that way).
+pynq_ia.designs`` prints the overlays: each design's, and ``<name>_rtl`` for an RTL variant)
+and the tests. **Adding a network is one entry**: a factory and a :class:`Design`, added with
+:func:`register` (``tests/test_designs.py`` takes a toy design through training, conversion,
+C simulation and the emulated DMA that way).
 
 ==============  ==========================================================  =======
 design          topology                                                    task
@@ -327,6 +328,11 @@ class Design:
     def output_format(self) -> WordFormat:
         return self.hls.output_format
 
+    @property
+    def rtl_overlay(self) -> str | None:
+        """The overlay with the RTL variant in place of the hls4ml IP (``<name>_rtl``)."""
+        return None if self.rtl is None else f"{self.name}_rtl"
+
 
 def _lookup(values: Mapping[str, float], profile: Profile, source: str, name: str,
             what: str) -> float:
@@ -424,6 +430,20 @@ def names() -> tuple[str, ...]:
     return tuple(DESIGNS)
 
 
+def overlays() -> tuple[str, ...]:
+    """Every overlay of the table, one folder each in ``hw_builds/``: each design's, with the
+    hls4ml IP, then the RTL variants' (``<name>_rtl``)."""
+    return names() + tuple(d.rtl_overlay for d in DESIGNS.values() if d.rtl is not None)
+
+
+def overlay_design(overlay: str) -> Design:
+    """The design an overlay of :func:`overlays` is built from."""
+    for entry in DESIGNS.values():
+        if overlay in (entry.name, entry.rtl_overlay):
+            return entry
+    raise KeyError(f"unknown overlay {overlay!r}; the overlays are {overlays()}")
+
+
 def register(entry: Design) -> Design:
     """Add a design to the table (the extension point: one entry makes a new network run
     through the whole flow). A name already taken is refused."""
@@ -445,5 +465,5 @@ def registered(entry: Design) -> Iterator[Design]:
         DESIGNS.pop(entry.name, None)
 
 
-if __name__ == "__main__":  # `python -m pynq_ia.designs`: the names, for hw_builds/Makefile
-    print(" ".join(names()))
+if __name__ == "__main__":  # `python -m pynq_ia.designs`: the overlays, for hw_builds/Makefile
+    print(" ".join(overlays()))

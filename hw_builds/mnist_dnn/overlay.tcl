@@ -62,6 +62,7 @@ set_property range 64K [get_bd_addr_segs {ps7/Data/SEG_axi_dma_Reg}]
 validate_bd_design
 save_bd_design
 add_files -norecurse [make_wrapper -files [get_files mnist_dnn.bd] -top]
+set_property top mnist_dnn_wrapper [current_fileset]
 update_compile_order -fileset sources_1
 
 launch_runs impl_1 -to_step write_bitstream -jobs 2
