@@ -97,8 +97,48 @@ def write_bundle(
         class_names=np.array(class_names),
         hls4ml_scores=project.hls4ml_predict(x),
     )
-    dma = block_design.dma
     files = sorted([folder / library, folder / TEST_DATA, *(folder / WEIGHTS).glob("*")])
+    manifest = _manifest(folder, block_design, files, provenance, ip=ip, post_route=post_route,
+                         ip_library=library, weights=WEIGHTS,
+                         platform=f"{sys.platform} {platform.machine()} (the C-simulation library)")
+    artifacts.write_json(folder / MANIFEST, manifest)
+    return folder
+
+
+def write_stream_bundle(folder: Path, block_design, stream_folder: Path, x: np.ndarray,
+                        y: np.ndarray, class_names: tuple[str, ...], scores: np.ndarray,
+                        provenance: dict[str, Any]) -> Path:
+    """Write an emulation bundle of an RTL overlay (``block_design``, from
+    :func:`pynq_ia.blockdesign.describe_rtl`) into the empty folder ``folder``: the Verilated
+    stream IP of ``stream_folder`` (:func:`pynq_ia.rtl.stream_ip`), which the emulated board
+    clocks cycle by cycle (:class:`pynq_ia.board.rtl_ip.CycleAccurateIP`). ``x`` are the test
+    frames' input values, ``scores`` the C simulation's logits for them (the IP returns
+    logits); the IP's timing comes from the RTL simulation."""
+    from pynq_ia.board.rtl_stream import DESCRIPTION, VerilatedStream
+
+    folder = Path(folder)
+    stream = VerilatedStream(stream_folder)
+    library = stream.description["library"]
+    for name in (library, DESCRIPTION):
+        shutil.copyfile(Path(stream_folder) / name, folder / name)
+    np.savez_compressed(folder / TEST_DATA, x=np.asarray(x, np.float32).reshape(len(x), -1),
+                        y=np.asarray(y), class_names=np.array(class_names),
+                        hls4ml_scores=np.asarray(scores))
+    files = sorted([folder / library, folder / DESCRIPTION, folder / TEST_DATA])
+    manifest = _manifest(folder, block_design, files, provenance, ip=stream.timing(),
+                         stream_ip=DESCRIPTION,
+                         platform=f"{sys.platform} {platform.machine()} (the Verilated RTL)")
+    manifest["io"]["values"] = stream.description["values"]
+    artifacts.write_json(folder / MANIFEST, manifest)
+    return folder
+
+
+def _manifest(folder: Path, block_design, files: list[Path], provenance: dict[str, Any], *,
+              ip: dict[str, Any] | None, post_route: dict[str, Any] | None = None,
+              **ip_files: str) -> dict[str, Any]:
+    """An emulation bundle's manifest: the design's words, DMA and clock, the IP's files
+    (``ip_files``), provenance and checksums; with ``ip``, the driver's frames per transfer."""
+    dma = block_design.dma
     manifest = {
         "design": block_design.design,
         "kind": "emulation",
@@ -112,9 +152,7 @@ def write_bundle(
             "resets_ip": block_design.ip_reset_by_dma,
         },
         "fclk0_mhz": block_design.fclk0_mhz,
-        "ip_library": library,
-        "weights": WEIGHTS,
-        "platform": f"{sys.platform} {platform.machine()} (the C-simulation library)",
+        **ip_files,
         "source": provenance,
         "sha256": {path.relative_to(folder).as_posix(): sha256_file(path) for path in files},
     }
@@ -124,8 +162,7 @@ def write_bundle(
         manifest["ip"] = ip
         manifest["driver"] = {"buffer_frames": performance.chunk_frames(manifest,
                                                                         dma.max_transfer_bytes)}
-    artifacts.write_json(folder / MANIFEST, manifest)
-    return folder
+    return manifest
 
 
 def bundle_folder(profile: str | None = None) -> Path:

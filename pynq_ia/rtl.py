@@ -29,13 +29,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from pynq_ia import artifacts, designs, rtl_da4ml
+from pynq_ia import artifacts, designs, environment, rtl_da4ml
 from pynq_ia.environment import ToolUnavailable
 
 COURSE_PYTHON_ENV = "PYNQ_IA_COURSE_PYTHON"
@@ -146,26 +147,34 @@ def _input_words(project, x: np.ndarray) -> np.ndarray:
 
 
 def _handed_over(entry: str, design_name: str, layers: list[dict[str, Any]],
-                 frames: dict[str, np.ndarray]) -> Path:
+                 frames: dict[str, np.ndarray] | Callable[[], dict[str, np.ndarray]],
+                 frames_key: str | None = None) -> Path:
     """network.json, frames.npz and design.json of a design, an entry of the cache (written
-    once for the same layers, frames and settings)."""
+    once for the same layers, frames and settings). ``frames`` may be a function that computes
+    them, called only when the entry is written; ``frames_key`` then stands for them."""
     design = designs.design(design_name)
     if design.rtl is None:
         raise ValueError(f"{design.name} has no RTL variant in the design table")
-    frames_digest = hashlib.sha256()
-    for name in sorted(frames):
-        frames_digest.update(name.encode() + np.ascontiguousarray(frames[name]).tobytes())
+    if frames_key is None:
+        frames_key = _digest(frames)
     settings = {**asdict(design.rtl), "part": designs.PART,
                 "clock_period_ns": design.hls.clock_period}
 
     def write(folder: Path) -> None:
         artifacts.write_json(folder / "network.json", layers)
         artifacts.write_json(folder / "design.json", settings)
-        np.savez_compressed(folder / "frames.npz", **frames)
+        np.savez_compressed(folder / "frames.npz", **(frames() if callable(frames) else frames))
 
-    handed_over = {"network": artifacts.fingerprint(layers), "frames": frames_digest.hexdigest(),
+    handed_over = {"network": artifacts.fingerprint(layers), "frames": frames_key,
                    "settings": settings}
     return artifacts.cached(artifacts.stage_dir("rtl"), entry, handed_over, write)
+
+
+def _digest(arrays: dict[str, np.ndarray]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(arrays):
+        digest.update(name.encode() + np.ascontiguousarray(arrays[name]).tobytes())
+    return digest.hexdigest()
 
 
 def export(traced_project, x: np.ndarray, labels: np.ndarray) -> Path:
@@ -173,16 +182,25 @@ def export(traced_project, x: np.ndarray, labels: np.ndarray) -> Path:
 
     ``traced_project`` is an hls4ml project compiled with tracing (every layer's output) of a
     design with an RTL variant; ``x`` the test frames, which go over as the IP's input words,
-    with every layer's C-simulation output for them and their ``labels``.
+    with every layer's C-simulation output for them and their ``labels``. The trace (hls4ml
+    compiles the project again for it) runs only when the entry is written: the network (its
+    weights and types), the words, the HLS settings and the conversion's code decide it.
     """
     from pynq_ia import convert
 
     inputs = _input_words(traced_project, x)
-    trace = convert.trace(traced_project, inputs)
-    frames = {"inputs": inputs, "labels": np.asarray(labels),
-              **{name: np.asarray(v) for name, v in trace.items()}}
-    return _handed_over(traced_project.name, traced_project.name,
-                        network_description(traced_project.hls_model), frames)
+    layers = network_description(traced_project.hls_model)
+    given = {"inputs": inputs, "labels": np.asarray(labels)}
+    key = artifacts.fingerprint({
+        "frames": _digest(given), "hls": traced_project.settings.as_dict(),
+        "hls4ml": environment.installed_version("hls4ml"),
+        "convert": artifacts.sha256_file(Path(convert.__file__))})
+
+    def frames() -> dict[str, np.ndarray]:
+        trace = convert.trace(traced_project, inputs)
+        return {**given, **{name: np.asarray(v) for name, v in trace.items()}}
+
+    return _handed_over(traced_project.name, traced_project.name, layers, frames, key)
 
 
 #: the width of chapter 6's post-training variant: hls4ml's default width (16 bits, as in its
@@ -254,6 +272,27 @@ def _variant_report(name: str, model, hls_model, config, entry: str):
                              reuse_factors=(design.hls.reuse_factor,), precision=precision)[0]
 
 
+def _traced_export(name: str):
+    """The test jets, the trained QKeras model, its traced hls4ml project and its export."""
+    if designs.design(name).rtl is None:  # before TensorFlow loads
+        raise ValueError(f"{name} has no RTL variant in the design table")
+    from pynq_ia import convert, data, training
+
+    jets = data.load_jets()
+    model = training.trained_model(name, "qkeras", jets)
+    traced = convert.hls_project(
+        name, model, directory=artifacts.stage_dir("hls4ml") / f"{name}_traced", trace=True
+    )
+    return jets, model, traced, export(traced, jets.x_test, jets.y_test)
+
+
+def handed_over_design(name: str) -> Path:
+    """In the course's venv: the trained design's handed-over folder alone (network.json,
+    frames.npz, design.json), what :func:`stream_ip` builds from; the rest of
+    :func:`hand_over` (the variants, the hls4ml IP's figures) is left out."""
+    return _traced_export(name)[3]
+
+
 def hand_over(name: str) -> HandOver:
     """In the course's venv: the trained jet tagger's hls4ml project, exported for the RTL venv.
 
@@ -264,17 +303,10 @@ def hand_over(name: str) -> HandOver:
     quantized to :data:`POST_TRAINING_BITS` bits (:func:`pynq_ia.convert.ptq_config`), and the
     network trained with QKeras at the design's widths without pruning (chapter 3's sweep).
     """
-    if designs.design(name).rtl is None:  # before TensorFlow loads
-        raise ValueError(f"{name} has no RTL variant in the design table")
-    from pynq_ia import convert, data, estimate, training
+    from pynq_ia import convert, estimate, training
 
+    jets, model, traced, exported = _traced_export(name)
     design = designs.design(name)
-    jets = data.load_jets()
-    model = training.trained_model(name, "qkeras", jets)
-    traced = convert.hls_project(
-        name, model, directory=artifacts.stage_dir("hls4ml") / f"{name}_traced", trace=True
-    )
-    exported = export(traced, jets.x_test, jets.y_test)
     # the hls4ml design's figures as chapter 5 recorded them: one report for both chapters
     ip = estimate.recorded_resources(convert.hls_project(name, model), model)
 
@@ -326,13 +358,30 @@ def _require_rtl_venv(what: str) -> None:
 
 
 def run(design: Path, step: str, *args: str) -> dict[str, Any]:
-    """In the RTL venv: a step of :mod:`pynq_ia.rtl_da4ml` on a handed-over design, run once.
+    """A step of :mod:`pynq_ia.rtl_da4ml` on a handed-over design, run once (its result).
 
     The step's files (Verilog, yosys' report) and ``result.json`` are the entry
-    ``<design>_<step>`` beside the design's.
+    ``<design>_<step>`` beside the design's (:func:`step_folder`).
     """
-    _require_rtl_venv(f"the RTL step {step!r}")
-    return artifacts.read_json(_step_entry(Path(design), step, *args) / "result.json")
+    return artifacts.read_json(step_folder(design, step, *args) / "result.json")
+
+
+def step_folder(design: Path, step: str, *args: str) -> Path:
+    """The cache entry of a step of :mod:`pynq_ia.rtl_da4ml`, run now if missing or outdated.
+
+    In the RTL venv the step runs here; in the course's venv the RTL venv runs it (``python -m
+    pynq_ia.rtl step DESIGN STEP ARGS...``), and the entry's files are read from here.
+    """
+    design = Path(design)
+    if step not in rtl_da4ml.STEPS:
+        raise ValueError(f"no RTL step {step!r}; the steps are {sorted(rtl_da4ml.STEPS)}")
+    if importlib.util.find_spec("da4ml") is not None:
+        return _step_entry(design, step, *args)
+    done = _in_other_venv(rtl_python(), "step", str(design), step, *args)
+    if done.returncode != 0:
+        raise RuntimeError(f"the RTL venv could not run the step {step!r}:\n"
+                           f"{done.stderr[-3000:]}")
+    return Path(done.stdout.strip().splitlines()[-1])
 
 
 def _step_entry(design: Path, step: str, *args: str) -> Path:
@@ -357,18 +406,9 @@ def rtl_python() -> Path:
 
 def stream_ip(design: Path) -> Path:
     """The folder of the design's Verilated AXI-stream IP (``libnn_axis.so`` and
-    ``stream_ip.json``, :func:`pynq_ia.rtl_da4ml.stream_ip`), built once.
-
-    In the RTL venv it runs the step itself; in the course's venv it asks the RTL venv to
-    (``python -m pynq_ia.rtl stream-ip DESIGN``): the library is plain C, which any venv loads.
-    """
-    design = Path(design)
-    if importlib.util.find_spec("da4ml") is not None:
-        return _step_entry(design, "stream_ip")
-    done = _in_other_venv(rtl_python(), "stream-ip", str(design))
-    if done.returncode != 0:
-        raise RuntimeError(f"the RTL venv could not build the stream IP:\n{done.stderr[-3000:]}")
-    return Path(done.stdout.strip().splitlines()[-1])
+    ``stream_ip.json``, :func:`pynq_ia.rtl_da4ml.stream_ip`), built once, from either venv: the
+    library is plain C, which any venv loads."""
+    return step_folder(design, "stream_ip")
 
 
 def workspace(design: Path, purpose: str) -> Path:
@@ -387,12 +427,13 @@ def mismatches(predicted: np.ndarray, reference: np.ndarray) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if len(args) == 2 and args[0] == "stream-ip":  # in the RTL venv
-        print(stream_ip(Path(args[1])))
+    if len(args) >= 3 and args[0] == "step":  # in the RTL venv
+        _require_rtl_venv(f"the RTL step {args[2]!r}")
+        print(step_folder(Path(args[1]), args[2], *args[3:]))
         return 0
     if len(args) != 2:
         print("usage: python -m pynq_ia.rtl DESIGN OUT.json  (in the course's venv)\n"
-              "       python -m pynq_ia.rtl stream-ip DESIGN_FOLDER  (in the RTL venv)",
+              "       python -m pynq_ia.rtl step DESIGN_FOLDER STEP [ARGS]  (in the RTL venv)",
               file=sys.stderr)
         return 2
     handed = hand_over(args[0])
@@ -470,12 +511,27 @@ def scope_label(design: Path, scope: str) -> str:
         return "whole network"
     if scope == "last_stage":
         return "last pipeline stage only"
+    if scope == "stream_ip":
+        return "AXI-stream IP: wrapper and whole core"
+    if scope == "axis_wrapper":
+        return "AXI-stream wrapper alone (core a black box)"
     from pynq_ia.rtl_da4ml import scoped
 
     layer, count = scope.split(":")
     kept = scoped(artifacts.read_json(Path(design) / "network.json"), scope)
     dense = [entry["name"] for entry in kept if entry["class"] == "Dense"][-1]
     return f"{count} neurons of {dense}, {layer}"
+
+
+def stream_ip_cells(design: Path, *syntheses: dict[str, Any]):
+    """yosys' cells of a few syntheses of :func:`pynq_ia.rtl_da4ml.synthesize` (the stream IP
+    and the core, say), one row each, named by what was synthesized."""
+    import pandas as pd
+
+    rows = {f"yosys: {scope_label(design, synthesis['scope'])}":
+            {kind: f"{count:,}" for kind, count in synthesis["cells"].items()}
+            for synthesis in syntheses}
+    return pd.DataFrame.from_dict(rows, orient="index")
 
 
 def variant_comparison(variants, circuits: dict[str, dict[str, float]],

@@ -34,11 +34,13 @@ def test_a_failed_hand_over_says_what_the_course_side_said(monkeypatch):
         rtl.from_course("mnist_dnn")
 
 
-def test_the_rtl_steps_run_only_in_the_rtl_venv(tmp_path):
+def test_the_rtl_steps_run_only_in_the_rtl_venv(tmp_path, capsys):
     from pynq_ia.environment import ToolUnavailable
 
     with pytest.raises(ToolUnavailable, match="pynq-ia-rtl"):  # the course's venv has no da4ml
-        rtl.run(tmp_path, "verilog")
+        rtl.main(["step", str(tmp_path), "verilog"])
+    with pytest.raises(ValueError, match="no RTL step 'verilate'"):
+        rtl.run(tmp_path, "verilate")
 
 
 def test_the_type_names_read_like_cpp():
@@ -239,81 +241,3 @@ def test_a_missing_rtl_venv_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setenv(rtl.RTL_PYTHON_ENV, str(tmp_path / "nothing" / "python"))
     with pytest.raises(ToolUnavailable, match="make rtl-venv"):
         rtl.stream_ip(tmp_path / "jet_dnn")
-
-
-@pytest.mark.slow
-def test_the_rtl_ip_returns_the_logits_bit_for_bit_through_pynqs_dma_driver(tmp_path):
-    """The jet tagger's Verilated RTL behind PYNQ's DMA driver (the course driver, emulated
-    board): the C simulation's logits and da4ml's, bit for bit, and the wrapper's timing.
-    Untrained weights (seed 3), pruned at random: the bits are compared, not the accuracy."""
-    import json
-
-    import numpy as np
-    from tensorflow import keras
-
-    from pynq_ia import convert, designs, emulation_bundles, hwbuild
-    from pynq_ia.board.driver import DMATimeout
-    from pynq_ia.board.rtl_ip import CycleAccurateIP
-    from pynq_ia.compress import Quantization
-
-    keras.utils.set_random_seed(3)
-    model = designs.jet_dnn(Quantization(bits=6))
-    rng = np.random.default_rng(11)
-    for layer in model.layers:  # three weights in four zero, as the design's pruning leaves them
-        if layer.get_weights():
-            kernel, *rest = layer.get_weights()
-            layer.set_weights([kernel * (rng.random(kernel.shape) < 0.25), *rest])
-    project = convert.hls_project("jet_dnn", model, trace=True, directory=tmp_path / "jet_dnn")
-    x = rng.normal(0, 2, size=(400, 16)).astype(np.float32)
-    design = rtl.export(project, x, rng.integers(0, 5, len(x)))
-    folder = rtl.stream_ip(design)  # built by the RTL venv
-    described = json.loads((folder / "stream_ip.json").read_text())
-    assert described["values"] == "logits" and described["csim_mismatches"] == 0
-    ip = CycleAccurateIP(folder)
-    io = {key: described[key] for key in ("n_in", "n_out", "input", "output")}
-    block_design = hwbuild.block_design("jet_dnn")
-    driver = emulation_bundles.emulated_driver(block_design, ip, io=io, buffer_frames=37,
-                                               timeout_s=1.0)
-    with np.load(design / "frames.npz") as frames:
-        words, csim = frames["inputs"], frames[described["last_layer"]]
-    logits = driver.predict(words)
-    np.testing.assert_array_equal(logits, csim.reshape(logits.shape))
-    np.testing.assert_array_equal(logits, np.load(folder / "da4ml_logits.npy"))
-    assert len(np.unique(logits)) > 100  # the logits vary: the comparison has teeth
-    # a frame every N_IN cycles: k frames in one transfer leave CORE_LATENCY + N_OUT cycles
-    # after the last word came in (nn_axis.v's comment), and nothing else takes a cycle
-    parameters = described["parameters"]
-    full = [run for run in ip.runs if run.words_out == 37 * parameters["N_OUT"]]
-    assert len(full) >= len(x) // 37
-    assert {run.cycles for run in full} == {
-        37 * parameters["N_IN"] + parameters["CORE_LATENCY"] + parameters["N_OUT"]}
-    # the cycles are FCLK0's: board code that sets the clock changes the PL time, not the cycles
-    import pynq
-
-    assert {run.fclk0_mhz for run in ip.runs} == {100.0}
-    pynq.ps.Clocks.fclk0_mhz = 200
-    driver.predict(words[:37])
-    assert (ip.runs[-1].cycles, ip.runs[-1].fclk0_mhz) == (full[0].cycles, 200.0)
-    assert ip.runs[-1].seconds == pytest.approx(full[0].seconds / 2)
-    # the waveform of three frames in one transfer: TLAST after the last word in and out, and
-    # the words that left are the logits' words
-    ip.record(80)
-    driver.predict(words[:3])
-    wave = ip.stream.waveform
-    n_in, n_out = parameters["N_IN"], parameters["N_OUT"]
-    left = np.flatnonzero(wave.signals["m_axis_tvalid"] & wave.signals["m_axis_tready"])
-    assert np.flatnonzero(wave.signals["s_axis_tlast"]).tolist() == [3 * n_in - 1]
-    assert np.flatnonzero(wave.signals["m_axis_tlast"]).tolist() == [left[-1]]
-    assert left.size == 3 * n_out
-    expected_words, _ = ip.output_format.encode(logits[:3].reshape(-1))
-    np.testing.assert_array_equal(wave.m_axis_tdata[left].view(np.int16), expected_words)
-    # the first frame's last word enters at the end of cycle n_in - 1; CORE_LATENCY edges later
-    # its result is in the output buffer, whose first word crosses in the cycle after
-    assert left[0] == n_in + parameters["CORE_LATENCY"]
-    # a frame cut short: the DMA's soft reset reaches the RTL's aresetn, which drops the
-    # partial frame, and the next call gives the same bits again
-    too_long = emulation_bundles.emulated_driver(
-        block_design, ip, io={**io, "n_in": io["n_in"] + 7}, timeout_s=0.2)
-    with pytest.raises(DMATimeout):
-        too_long.predict(np.resize(words, (1, io["n_in"] + 7)))
-    np.testing.assert_array_equal(driver.predict(words[:50]), logits[:50])

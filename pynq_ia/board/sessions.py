@@ -102,32 +102,41 @@ def open_emulated(folder: str | Path, *, ip_reset_by_dma: bool | None = None,
     """The design of an emulation bundle (a folder written by the host side), ready to run.
 
     The bundle holds ``manifest.json`` (``kind: emulation``: frame sizes, word types, the DMA's
-    parameters, checksums), the IP's C-simulation library with its weights, and
-    ``test_data.npz``. The session's fidelity is ``"emulation"``. ``ip_reset_by_dma`` overrides
-    the manifest's wiring for the emulated board and the driver together: ``False`` emulates
-    the design as a block design without the course's reset wiring would build it (hls4ml's,
-    the original project's), where the DMA's soft reset does not reach the IP.
+    parameters, checksums), the IP's C-simulation library with its weights (or, for an RTL
+    overlay, the Verilated RTL and its ``stream_ip.json``), and ``test_data.npz``. The
+    session's fidelity is ``"emulation"``. ``ip_reset_by_dma`` overrides the manifest's wiring
+    for the emulated board and the driver together: ``False`` emulates the design as a block
+    design without the course's reset wiring would build it (hls4ml's, the original
+    project's), where the DMA's soft reset does not reach the IP.
     """
     folder = Path(folder)
     manifest = read_manifest(folder / MANIFEST, kind="emulation")
     verify_files(folder, manifest)
     io = manifest["io"]
-    runner = WordRunner(
-        folder / manifest["ip_library"],
-        word_format(io["input"]),
-        word_format(io["output"]),
-        weights=folder / manifest["weights"],
-    )
-    if (runner.n_in, runner.n_out) != (io["n_in"], io["n_out"]):
+    if "stream_ip" in manifest:  # an RTL overlay's: the Verilated RTL, clocked cycle by cycle
+        from pynq_ia.board.rtl_ip import CycleAccurateIP
+
+        ip = CycleAccurateIP(folder)
+        sizes, words = (ip.stream.n_in, ip.stream.n_out), (ip.input_format, ip.output_format)
+    else:
+        runner = WordRunner(
+            folder / manifest["ip_library"],
+            word_format(io["input"]),
+            word_format(io["output"]),
+            weights=folder / manifest["weights"],
+        )
+        ip, sizes, words = EmulatedIP(runner), (runner.n_in, runner.n_out), None
+    if sizes != (io["n_in"], io["n_out"]) or (
+            words and words != (word_format(io["input"]), word_format(io["output"]))):
         raise ValueError(
-            f"{folder}: the IP library computes {runner.n_in} -> {runner.n_out} values, the "
-            f"manifest says {io['n_in']} -> {io['n_out']}"
+            f"{folder}: the IP computes {sizes[0]} -> {sizes[1]} values, the manifest says "
+            f"{io['n_in']} -> {io['n_out']} (or other words than the IP's)"
         )
     dma = manifest["dma"]
     if ip_reset_by_dma is None:
         ip_reset_by_dma = bool(dma.get("resets_ip", False))
     driver_options["ip_reset_by_dma"] = ip_reset_by_dma
-    board = EmulatedBoard(EmulatedIP(runner), name=f"emulated PYNQ-Z2 ({manifest['design']})",
+    board = EmulatedBoard(ip, name=f"emulated PYNQ-Z2 ({manifest['design']})",
                           ip_reset_by_dma=ip_reset_by_dma, f_max_mhz=f_max_mhz(manifest))
     # the design's clock, set as a download of its overlay sets it (PYNQ's Clocks, its dividers)
     pynq.ps.Clocks.set_pl_clk(0, clk_mhz=float(manifest.get("fclk0_mhz", 100.0)))

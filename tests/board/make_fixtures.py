@@ -9,6 +9,10 @@ course's venv first and points ``PYNQ_IA_BOARD_FIXTURES`` at the folder.
   seed; 16-bit ``ap_fixed`` words), with 300 test frames, some of them out of range;
 - ``mnist_dnn_float/``: the course's MNIST DNN with hls4ml's float AXI words (784 in, 10 out),
   the word format and frame sizes of the real overlays in ``../shared/hwh``;
+- ``jet_dnn_rtl/``: an emulation bundle of the RTL overlay: the jet tagger (6 bits, untrained
+  weights, 75 % pruned at random) as da4ml's core inside ``nn_axis.v``, Verilated by the RTL
+  venv (skipped, with a note, without it), with the C simulation's logits for its 400 test
+  frames; beside the bundle's files, da4ml's own logits and the Verilog (``sources/``);
 - ``hls4ml_axi_stream_driver.py``: hls4ml's PYNQ driver for the PYNQ-Z2 as its package ships it
   (``templates/vivado_accelerator/pynq-z2/python_drivers/axi_stream_driver.py``), copied byte
   for byte: board code not written for the emulation, run unmodified against it;
@@ -25,6 +29,7 @@ Usage: python tests/board/make_fixtures.py FOLDER [--package] [--reuse]
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 import tempfile
@@ -37,6 +42,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 JET_FRAMES = 300
 MNIST_FRAMES = 64
 DESIGNS = ("jet_dnn", "mnist_dnn_float")
+#: the RTL overlay's bundle, written when the RTL venv is there
+RTL_DESIGN = "jet_dnn_rtl"
+RTL_FRAMES = 400
 HLS4ML_DRIVER = "hls4ml_axi_stream_driver.py"
 STATE_FILE = "written_by.txt"
 
@@ -60,9 +68,11 @@ def write_fixtures(root: Path, *, package: bool = False, reuse: bool = False) ->
     root.mkdir(parents=True, exist_ok=True)
     state, stamp = execution_state(), root / STATE_FILE
     written = stamp.is_file() and stamp.read_text().strip() == state
-    if not (reuse and written and all((root / d / "manifest.json").is_file() for d in DESIGNS)):
+    with_rtl = _rtl_venv()
+    designs = (*DESIGNS, RTL_DESIGN) if with_rtl else DESIGNS
+    if not (reuse and written and all((root / d / "manifest.json").is_file() for d in designs)):
         stamp.unlink(missing_ok=True)
-        _write_designs(root)
+        _write_designs(root, with_rtl)
         stamp.write_text(state + "\n")
     shutil.copyfile(hls4ml_pynq_driver(), root / HLS4ML_DRIVER)
     if package:
@@ -80,14 +90,14 @@ def hls4ml_pynq_driver() -> Path:
     return templates / "pynq-z2" / "python_drivers" / "axi_stream_driver.py"
 
 
-def _write_designs(root: Path) -> None:
+def _write_designs(root: Path, with_rtl: bool) -> None:
     import numpy as np
     from tensorflow import keras
 
     from pynq_ia import designs  # first: it quiets TensorFlow's start-up logging
     from pynq_ia.compress import Quantization
 
-    for folder in (*DESIGNS, "package"):  # a package of an earlier state goes too
+    for folder in (*DESIGNS, RTL_DESIGN, "package"):  # a package of an earlier state goes too
         shutil.rmtree(root / folder, ignore_errors=True)
     rng = np.random.default_rng(7)
 
@@ -106,6 +116,54 @@ def _write_designs(root: Path) -> None:
     y = rng.integers(0, 10, MNIST_FRAMES)
     _bundle(root / "mnist_dnn_float", "mnist_dnn", mnist, float_words, x, y,
             tuple(str(d) for d in range(10)), 6)
+    if with_rtl:
+        _write_rtl_bundle(root)
+
+
+def _rtl_venv() -> bool:
+    from pynq_ia import rtl
+    from pynq_ia.environment import ToolUnavailable
+
+    try:
+        rtl.rtl_python()
+    except ToolUnavailable as missing:
+        print(f"note: no {RTL_DESIGN} fixture: {missing}", file=sys.stderr)
+        return False
+    return True
+
+
+def _write_rtl_bundle(root: Path) -> None:
+    """The RTL overlay's emulation bundle (the RTL venv Verilates the core and the wrapper)."""
+    import numpy as np
+    from tensorflow import keras
+
+    from pynq_ia import blockdesign, convert, designs, emulation_bundles, rtl
+    from pynq_ia.compress import Quantization
+
+    keras.utils.set_random_seed(3)
+    model = designs.jet_dnn(Quantization(bits=6))
+    rng = np.random.default_rng(11)
+    for layer in model.layers:  # three weights in four zero, as the design's pruning leaves them
+        if layer.get_weights():
+            kernel, *rest = layer.get_weights()
+            layer.set_weights([kernel * (rng.random(kernel.shape) < 0.25), *rest])
+    x = rng.normal(0, 2, size=(RTL_FRAMES, 16)).astype(np.float32)
+    with tempfile.TemporaryDirectory() as work:
+        project = convert.hls_project("jet_dnn", model, trace=True,
+                                      directory=Path(work) / "jet_dnn")
+        design = rtl.export(project, x, rng.integers(0, 5, len(x)))
+    stream_folder = rtl.stream_ip(design)  # built by the RTL venv
+    stream = json.loads((stream_folder / "stream_ip.json").read_text())
+    with np.load(design / "frames.npz") as frames:
+        words, labels = frames["inputs"], frames["labels"]
+        logits = frames[stream["last_layer"]].reshape(len(words), -1)
+    folder = root / RTL_DESIGN
+    folder.mkdir(parents=True)
+    emulation_bundles.write_stream_bundle(
+        folder, blockdesign.describe_rtl("jet_dnn", stream), stream_folder, words, labels,
+        ("g", "q", "t", "w", "z"), logits, {"fixture": "untrained jet_dnn, 75 % pruned, seed 3"})
+    shutil.copyfile(stream_folder / "da4ml_logits.npy", folder / "da4ml_logits.npy")
+    shutil.copytree(stream_folder / stream["sources"], folder / "sources")
 
 
 def main(argv: list[str] | None = None) -> int:

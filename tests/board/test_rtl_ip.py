@@ -1,0 +1,108 @@
+"""The jet tagger's RTL behind PYNQ's DMA driver, clock cycle by clock cycle.
+
+The RTL overlay's emulation bundle (``make_fixtures.py`` writes it with the RTL venv): its IP
+is the Verilated ``nn_axis.v`` around da4ml's core, a plain C library loaded with ctypes, which
+the emulated board clocks at FCLK0. Untrained weights (seed 3), pruned at random: the bits are
+compared, not the accuracy. These tests run with PYNQ 3.0.1 (course venv) and 3.1.2 (board
+venv); the last one, which reads the overlay's Tcl, needs the course's host side.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pynq
+import pytest
+
+from make_fixtures import RTL_DESIGN
+from pynq_ia.board.driver import DMATimeout, NeuralNetworkOverlay
+from pynq_ia.board.sessions import open_emulated
+
+
+@pytest.fixture(scope="module")
+def rtl_bundle(fixtures_dir):
+    folder = fixtures_dir / RTL_DESIGN
+    if not (folder / "manifest.json").is_file():
+        pytest.skip(f"no {RTL_DESIGN} fixture: make_fixtures.py ran without the RTL venv "
+                    "(`make rtl-venv` creates it)")
+    return folder
+
+
+def test_the_rtl_ip_returns_the_logits_bit_for_bit_through_pynqs_dma_driver(rtl_bundle):
+    """The C simulation's logits and da4ml's, bit for bit, and the wrapper's timing, through
+    the course driver and PYNQ's DMA driver."""
+    session = open_emulated(rtl_bundle, buffer_frames=37, timeout_s=1.0)
+    driver, manifest = session.driver, session.manifest
+    ip = driver.overlay.device.ip
+    described, io = ip.description, manifest["io"]
+    assert io["values"] == described["values"] == "logits" and described["csim_mismatches"] == 0
+    logits = driver.predict(session.x)
+    np.testing.assert_array_equal(logits, session.reference_scores)  # the C simulation's logits
+    np.testing.assert_array_equal(logits, np.load(rtl_bundle / "da4ml_logits.npy"))
+    assert len(np.unique(logits)) > 100  # the logits vary: the comparison has teeth
+    # a frame every N_IN cycles: k frames in one transfer leave CORE_LATENCY + N_OUT cycles
+    # after the last word came in (nn_axis.v's comment), and nothing else takes a cycle
+    parameters = described["parameters"]
+    n_in, n_out, latency = parameters["N_IN"], parameters["N_OUT"], parameters["CORE_LATENCY"]
+    full = [run for run in ip.runs if run.words_out == 37 * n_out]
+    assert len(full) >= len(session.x) // 37
+    assert {run.cycles for run in full} == {37 * n_in + latency + n_out}
+    assert ip.stream.timing() == manifest["ip"] == {  # the bundle's timing, from the RTL
+        "cycles_per_frame": n_in, "latency_cycles": latency + n_out,
+        "source": "RTL simulation (Verilator)"}
+    # the cycles are FCLK0's: board code that sets the clock changes the PL time, not the cycles
+    assert {run.fclk0_mhz for run in ip.runs} == {100.0}
+    pynq.ps.Clocks.fclk0_mhz = 200
+    try:
+        driver.predict(session.x[:37])
+        assert (ip.runs[-1].cycles, ip.runs[-1].fclk0_mhz) == (full[0].cycles, 200.0)
+        assert ip.runs[-1].seconds == pytest.approx(full[0].seconds / 2)
+    finally:
+        pynq.ps.Clocks.fclk0_mhz = 100
+    # the waveform of three frames in one transfer: TLAST after the last word in and out, and
+    # the words that left are the logits' words
+    ip.record(80)
+    driver.predict(session.x[:3])
+    wave = ip.stream.waveform
+    left = np.flatnonzero(wave.signals["m_axis_tvalid"] & wave.signals["m_axis_tready"])
+    assert np.flatnonzero(wave.signals["s_axis_tlast"]).tolist() == [3 * n_in - 1]
+    assert np.flatnonzero(wave.signals["m_axis_tlast"]).tolist() == [left[-1]]
+    assert left.size == 3 * n_out
+    expected_words, _ = ip.output_format.encode(logits[:3].reshape(-1))
+    np.testing.assert_array_equal(wave.m_axis_tdata[left].view(np.int16), expected_words)
+    # the first frame's last word enters at the end of cycle n_in - 1; CORE_LATENCY edges later
+    # its result is in the output buffer, whose first word crosses in the cycle after
+    assert left[0] == n_in + latency
+    # a frame cut short: the DMA's soft reset reaches the RTL's aresetn, which drops the
+    # partial frame, and the next call gives the same bits again
+    too_long = NeuralNetworkOverlay.from_overlay(
+        driver.overlay, {**io, "n_in": io["n_in"] + 7}, ip_reset_by_dma=True, timeout_s=0.2)
+    with pytest.raises(DMATimeout):
+        too_long.predict(np.resize(session.x, (1, io["n_in"] + 7)))
+    np.testing.assert_array_equal(driver.predict(session.x[:50]), logits[:50])
+
+
+def test_the_rtl_overlays_tcl_is_checked_against_the_verilog_verilator_ran(rtl_bundle,
+                                                                         tmp_path):
+    """The RTL overlay's tracked Tcl against the very Verilog the bundle's library was
+    Verilated from (the folder the overlay's build hands to Vivado): widths and frame."""
+    pytest.importorskip("hls4ml", reason="the block design is the course's host side")
+    from pynq_ia import blockdesign, hwbuild
+    from pynq_ia.board.overlays import read_manifest
+
+    manifest = read_manifest(rtl_bundle / "manifest.json")
+    stream = json.loads((rtl_bundle / manifest["stream_ip"]).read_text())
+    design = hwbuild.block_design(RTL_DESIGN, stream)
+    assert {**design.io(), "values": "logits"} == manifest["io"]
+    tcl = hwbuild.tcl_path(RTL_DESIGN).read_text()
+    checks = blockdesign.check_tcl(tcl, design, rtl_sources=rtl_bundle / "sources")
+    assert [c for c in checks if not c.ok] == []
+    assert {c.what for c in checks} >= {"IP output word width", "IP frame (words in, words out)"}
+    # a top for other words is caught
+    top = rtl_bundle / "sources" / f"{design.ip.module}.v"
+    wrong = tmp_path
+    wrong.joinpath(top.name).write_text(top.read_text().replace(".OUT_WORD_BITS(16)",
+                                                                ".OUT_WORD_BITS(32)"))
+    bad = {c.what for c in blockdesign.check_tcl(tcl, design, rtl_sources=wrong) if not c.ok}
+    assert bad == {"IP output word width"}
