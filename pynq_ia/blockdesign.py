@@ -340,6 +340,9 @@ def _ip_reset_tcl(design: BlockDesign) -> str:
 # (PG021: mm2s/s2mm_prmry_reset_out_n, active low), so the DMA's soft reset, which the driver
 # issues after a fault, also clears a partial frame the IP holds
 set system_reset [get_bd_pins -of_objects [get_bd_nets -of_objects [get_bd_pins {reset}]] -filter {{DIR == O}}]
+if {{[llength $system_reset] != 1}} {{
+    error "{reset} was not wired to one system reset by the clock automation: cannot AND in the DMA's resets"
+}}
 disconnect_bd_net [get_bd_nets -of_objects [get_bd_pins {reset}]] [get_bd_pins {reset}]
 create_bd_cell -type ip -vlnv xilinx.com:ip:xlconcat:2.1 {IP_RESET_CONCAT}
 set_property -dict [list CONFIG.NUM_PORTS {{3}}] [get_bd_cells {IP_RESET_CONCAT}]
@@ -498,31 +501,61 @@ def _network_checks(tcl: str, design: BlockDesign) -> list[Check]:
         return [Check("network IP", ip.vlnv,
                       (re.findall(r"-vlnv (xilinx\.com:hls:\S+)", tcl) or [""])[0])]
     reference = re.search(r"^create_bd_cell -type module -reference (\S+) (\S+)$", tcl, re.M)
-    added = re.search(r"^add_files -norecurse \[glob -directory \$rtl_dir \*\.v\]$", tcl, re.M)
+    added = re.search(r"^add_files -norecurse \[glob -directory \$rtl_dir \*\.v\]\n"
+                      r"update_compile_order -fileset sources_1$", tcl, re.M)
     return [
         Check("network RTL module (cell)", f"{ip.module} ({ip.cell})",
               f"{reference.group(1)} ({reference.group(2)})" if reference else ""),
-        Check("its Verilog added before the module reference", "True",
+        Check("its Verilog added and ordered before the module reference", "True",
               str(bool(added and reference and added.start() < reference.start()))),
+        Check("the block design's wrapper is the top (not a Verilog module)", "True",
+              str(_command(tcl, f"set_property top {design.design}_wrapper [current_fileset]"))),
         Check("HLS IPs instantiated", "none",
               " ".join(re.findall(r"-vlnv (xilinx\.com:hls:\S+)", tcl)) or "none"),
     ]
 
 
 def _rtl_source_checks(folder: Path, design: BlockDesign, dma: dict[str, str]) -> list[Check]:
-    """The RTL module's Verilog against the Tcl: its top file, its words' widths and frame."""
-    top = folder / f"{design.ip.module}.v"
+    """The RTL module's Verilog against the Tcl: the module the Tcl references, its
+    interfaces under the names the Tcl connects, their widths and frame against the DMA's, and
+    no module named like the block design's own."""
+    ip = design.ip
+    top = folder / f"{ip.module}.v"
     text = top.read_text() if top.is_file() else ""
     found = dict(re.findall(r"\.(\w+)\((\d+)\)", text))
+    widths = {name: int(msb) + 1 for msb, name in
+              re.findall(r"^\s*(?:input|output)\s+wire\s+\[(\d+):0\]\s+(\w+)", text, re.M)}
+    interfaces = set(re.findall(r'X_INTERFACE_INFO = "xilinx\.com:interface:axis:1\.0 (\w+) ', text))
+    clock = re.search(r'X_INTERFACE_PARAMETER = "ASSOCIATED_BUSIF ([\w:]+), '
+                      r'ASSOCIATED_RESET (\w+)', text)
+    pins = {role: ip.pin(role).split("/")[1] for role in ("in", "out", "clock", "reset")}
+    modules = {name for path in folder.glob("*.v")
+               for name in re.findall(r"^\s*module\s+(\w+)", path.read_text(), re.M)}
+    block_design_names = {m for m in modules
+                          if m == design.design or m.startswith(f"{design.design}_")}
+
+    def width(parameter: str, role: str) -> str:
+        """The wrapper's parameter, and the top's port where it differs."""
+        value, port = found.get(parameter, ""), widths.get(f"{pins[role]}_tdata")
+        return value if str(port) == value else f"{value} (its port: {port} bits)"
+
     return [
-        Check("RTL module's top in the Verilog folder", top.name,
-              top.name if top.is_file() else ""),
-        Check("IP input word width", dma.get("c_m_axis_mm2s_tdata_width", ""),
-              found.get("IN_BITS", "")),
+        Check("RTL module's top in the Verilog folder", f"module {ip.module}",
+              f"module {ip.module}" if ip.module in re.findall(r"^module (\w+)", text, re.M)
+              else ""),
+        Check("its AXI-stream interfaces", ", ".join(sorted((pins["in"], pins["out"]))),
+              ", ".join(sorted(interfaces))),
+        Check("their clock and reset", f"{pins['in']}:{pins['out']} by {pins['reset']}",
+              f"{clock.group(1)} by {clock.group(2)}" if clock else ""),
+        Check("their clock's frequency [Hz] = FCLK0's", f"{design.fclk0_mhz * 1e6:.0f}",
+              (re.findall(r"FREQ_HZ (\d+)", text) or [""])[0]),
+        Check("IP input word width", dma.get("c_m_axis_mm2s_tdata_width", ""), width("IN_BITS", "in")),
         Check("IP output word width", dma.get("c_s_axis_s2mm_tdata_width", ""),
-              found.get("OUT_WORD_BITS", "")),
-        Check("IP frame (words in, words out)", f"{design.ip.n_in}, {design.ip.n_out}",
+              width("OUT_WORD_BITS", "out")),
+        Check("IP frame (words in, words out)", f"{ip.n_in}, {ip.n_out}",
               f"{found.get('N_IN', '')}, {found.get('N_OUT', '')}"),
+        Check("no Verilog module named like the block design's", "none",
+              ", ".join(sorted(block_design_names)) or "none"),
     ]
 
 
@@ -530,6 +563,7 @@ def _ip_reset_wired(tcl: str, design: BlockDesign) -> bool:
     """The Tcl ANDs the system reset and both DMA stream resets into the IP's ap_rst_n."""
     dma, reset = design.dma.name, design.ip.pin("reset")
     needed = [
+        "if {[llength $system_reset] != 1} {",
         f"connect_bd_net $system_reset [get_bd_pins {IP_RESET_CONCAT}/In0]",
         f"connect_bd_net [get_bd_pins {dma}/mm2s_prmry_reset_out_n] "
         f"[get_bd_pins {IP_RESET_CONCAT}/In1]",

@@ -420,16 +420,21 @@ def _stream_top(given: dict, parameters: dict) -> str:
                                              parameters.items()), width=80,
                                    initial_indent=" " * 8, subsequent_indent=" " * 8))
     axis = "xilinx.com:interface:axis:1.0"
+    frequency_hz = round(1e9 / given["clock_period_ns"])  # FCLK0's: the clock it is built for
+    clock_parameters = (f"ASSOCIATED_BUSIF s_axis:m_axis, ASSOCIATED_RESET aresetn, "
+                        f"FREQ_HZ {frequency_hz}")
     return f"""\
 // Written by pynq_ia.rtl_da4ml.stream_sources: the AXI-stream IP of {given["top"]}, the course's
 // nn_axis.v around da4ml's core (latency_cutoff {given["latency_cutoff"]}), with its parameters.
-// The attributes name the ports' interfaces for Vivado's module reference (UG994, "Inferring
-// Interfaces"): one clock for both streams, its active-low reset; Verilator and yosys skip them.
+// The attributes name the ports' interfaces for Vivado's module reference (X_INTERFACE_INFO and
+// X_INTERFACE_PARAMETER, UG994 "Referencing RTL Modules"): one clock for both streams, at FCLK0
+// (a module reference does not take its frequency from the block design), and its active-low
+// reset. Verilator and yosys skip them.
 `timescale 1 ns / 1 ps
 `default_nettype none
 module {top} (
     (* X_INTERFACE_INFO = "xilinx.com:signal:clock:1.0 aclk CLK" *)
-    (* X_INTERFACE_PARAMETER = "ASSOCIATED_BUSIF s_axis:m_axis, ASSOCIATED_RESET aresetn" *)
+    (* X_INTERFACE_PARAMETER = "{clock_parameters}" *)
     input  wire        aclk,
     (* X_INTERFACE_INFO = "xilinx.com:signal:reset:1.0 aresetn RST" *)
     (* X_INTERFACE_PARAMETER = "POLARITY ACTIVE_LOW" *)

@@ -114,7 +114,11 @@ def test_the_rtl_overlay_is_the_hls_overlay_with_the_verilog_in_place_of_the_ip(
     [
         (("-reference jet_dnn_axis nn", "-reference nn_axis nn"), "network RTL module (cell)"),
         (("add_files -norecurse [glob -directory $rtl_dir *.v]\n", ""),
-         "its Verilog added before the module reference"),
+         "its Verilog added and ordered before the module reference"),
+        (("set_property top jet_dnn_rtl_wrapper [current_fileset]\n", ""),
+         "the block design's wrapper is the top (not a Verilog module)"),
+        (("if {[llength $system_reset] != 1} {", "if {0} {"),
+         "IP reset by the system AND the DMA's stream resets"),
         (("[get_bd_intf_pins nn/m_axis]", "[get_bd_intf_pins nn/s_axis]"), "stream IP -> DMA"),
         (("[get_bd_pins ip_reset/Res] [get_bd_pins nn/aresetn]",
           "[get_bd_pins ip_reset/Res] [get_bd_pins nn/ap_rst_n]"),

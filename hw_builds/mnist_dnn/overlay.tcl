@@ -42,6 +42,9 @@ apply_bd_automation -rule xilinx.com:bd_rule:clkrst -config {Clk {/ps7/FCLK_CLK0
 # (PG021: mm2s/s2mm_prmry_reset_out_n, active low), so the DMA's soft reset, which the driver
 # issues after a fault, also clears a partial frame the IP holds
 set system_reset [get_bd_pins -of_objects [get_bd_nets -of_objects [get_bd_pins nn/ap_rst_n]] -filter {DIR == O}]
+if {[llength $system_reset] != 1} {
+    error "nn/ap_rst_n was not wired to one system reset by the clock automation: cannot AND in the DMA's resets"
+}
 disconnect_bd_net [get_bd_nets -of_objects [get_bd_pins nn/ap_rst_n]] [get_bd_pins nn/ap_rst_n]
 create_bd_cell -type ip -vlnv xilinx.com:ip:xlconcat:2.1 ip_resets
 set_property -dict [list CONFIG.NUM_PORTS {3}] [get_bd_cells ip_resets]

@@ -98,11 +98,24 @@ def test_the_rtl_overlays_tcl_is_checked_against_the_verilog_verilator_ran(rtl_b
     tcl = hwbuild.tcl_path(RTL_DESIGN).read_text()
     checks = blockdesign.check_tcl(tcl, design, rtl_sources=rtl_bundle / "sources")
     assert [c for c in checks if not c.ok] == []
-    assert {c.what for c in checks} >= {"IP output word width", "IP frame (words in, words out)"}
-    # a top for other words is caught
+    assert {c.what for c in checks} >= {"IP output word width", "IP frame (words in, words out)",
+                                        "its AXI-stream interfaces", "their clock and reset"}
+    # a top for other words, another interface name, another clock, a clash of names: caught
     top = rtl_bundle / "sources" / f"{design.ip.module}.v"
-    wrong = tmp_path
-    wrong.joinpath(top.name).write_text(top.read_text().replace(".OUT_WORD_BITS(16)",
-                                                                ".OUT_WORD_BITS(32)"))
-    bad = {c.what for c in blockdesign.check_tcl(tcl, design, rtl_sources=wrong) if not c.ok}
-    assert bad == {"IP output word width"}
+    for edit, what in [
+        ((".OUT_WORD_BITS(16)", ".OUT_WORD_BITS(32)"), "IP output word width"),
+        ((":1.0 m_axis TVALID", ":1.0 m_axis_0 TVALID"), "its AXI-stream interfaces"),
+        (("ASSOCIATED_RESET aresetn", "ASSOCIATED_RESET rst"), "their clock and reset"),
+        (("FREQ_HZ 100000000", "FREQ_HZ 200000000"), "their clock's frequency [Hz] = FCLK0's"),
+        ((f"module {design.ip.module} (", f"module {design.ip.module}_v2 ("),
+         "RTL module's top in the Verilog folder"),
+    ]:
+        assert edit[0] in top.read_text(), edit
+        tmp_path.joinpath(top.name).write_text(top.read_text().replace(*edit))
+        bad = {c.what for c in blockdesign.check_tcl(tcl, design, rtl_sources=tmp_path)
+               if not c.ok}
+        assert bad == {what}, (edit, bad)
+    tmp_path.joinpath(top.name).write_text(top.read_text())
+    tmp_path.joinpath("clash.v").write_text("module jet_dnn_rtl_wrapper; endmodule\n")
+    bad = {c.what for c in blockdesign.check_tcl(tcl, design, rtl_sources=tmp_path) if not c.ok}
+    assert bad == {"no Verilog module named like the block design's"}
