@@ -55,41 +55,33 @@ def test_tcl_matches_the_hls_project(compiled_jet_dnn):
         project_tcl.write_text(original)
 
 
-@pytest.mark.parametrize(
-    ("edit", "what"),
-    [
-        (("CONFIG.c_include_sg {0}", "CONFIG.c_include_sg {1}"), "DMA scatter-gather"),
-        (("CONFIG.PCW_USE_S_AXI_HP0 {1}", "CONFIG.PCW_USE_S_AXI_HP0 {0}"), "HP0 enabled"),
-        (
-            ("CONFIG.c_m_axis_mm2s_tdata_width {16}", "CONFIG.c_m_axis_mm2s_tdata_width {32}"),
-            "DMA MM2S stream width",
-        ),
-        (
-            ("CONFIG.c_m_axi_mm2s_data_width {32}", "CONFIG.c_m_axi_mm2s_data_width {16}"),
-            "DMA memory-map width >= 32",
-        ),
-        (("offset 0x40400000", "offset 0x41e00000"), "DMA base address"),
-        (("FCLK_CLK0 (100 MHz)} Freq", "FCLK_CLK0 (50 MHz)} Freq"), "every clock is FCLK0 at"),
-        (("\nassign_bd_address\n", "\n"), "addresses assigned before the DMA offset"),
-        (
-            ("CONFIG.c_s_axis_s2mm_tdata_width.VALUE_SRC USER", ""),
-            "DMA stream widths are user values",
-        ),
-        (("get_board_parts -quiet", "get_board_parts"), "board files checked first"),
-        (
-            ("[get_bd_pins axi_dma/s2mm_prmry_reset_out_n]", "[get_bd_pins axi_dma/s2mm_introut]"),
-            "IP reset by the system AND the DMA's stream resets",
-        ),
-        (("CONFIG.C_OPERATION {and}", "CONFIG.C_OPERATION {or}"),
-         "IP reset by the system AND the DMA's stream resets"),
-    ],
-)
-def test_a_wrong_tcl_is_caught(edit, what):
-    d = hwbuild.block_design("jet_dnn")
-    tcl = blockdesign.write_tcl(d)
-    assert edit[0] in tcl
-    bad = {c.what for c in blockdesign.check_tcl(tcl.replace(edit[0], edit[1]), d) if not c.ok}
-    assert what in bad
+#: edits of the hls4ml overlay's Tcl, and the check that must fail
+WRONG_TCL = [
+    (("CONFIG.c_include_sg {0}", "CONFIG.c_include_sg {1}"), "DMA scatter-gather"),
+    (("CONFIG.PCW_USE_S_AXI_HP0 {1}", "CONFIG.PCW_USE_S_AXI_HP0 {0}"), "HP0 enabled"),
+    (
+        ("CONFIG.c_m_axis_mm2s_tdata_width {16}", "CONFIG.c_m_axis_mm2s_tdata_width {32}"),
+        "DMA MM2S stream width",
+    ),
+    (
+        ("CONFIG.c_m_axi_mm2s_data_width {32}", "CONFIG.c_m_axi_mm2s_data_width {16}"),
+        "DMA memory-map width >= 32",
+    ),
+    (("offset 0x40400000", "offset 0x41e00000"), "DMA base address"),
+    (("FCLK_CLK0 (100 MHz)} Freq", "FCLK_CLK0 (50 MHz)} Freq"), "every clock is FCLK0 at"),
+    (("\nassign_bd_address\n", "\n"), "addresses assigned before the DMA offset"),
+    (
+        ("CONFIG.c_s_axis_s2mm_tdata_width.VALUE_SRC USER", ""),
+        "DMA stream widths are user values",
+    ),
+    (("get_board_parts -quiet", "get_board_parts"), "board files checked first"),
+    (
+        ("[get_bd_pins axi_dma/s2mm_prmry_reset_out_n]", "[get_bd_pins axi_dma/s2mm_introut]"),
+        "IP reset by the system AND the DMA's stream resets",
+    ),
+    (("CONFIG.C_OPERATION {and}", "CONFIG.C_OPERATION {or}"),
+     "IP reset by the system AND the DMA's stream resets"),
+]
 
 
 def test_the_rtl_overlay_is_the_hls_overlay_with_the_verilog_in_place_of_the_ip():
@@ -109,24 +101,28 @@ def test_the_rtl_overlay_is_the_hls_overlay_with_the_verilog_in_place_of_the_ip(
     assert designs.overlays()[-1] == "jet_dnn_rtl"
 
 
+#: and the RTL overlay's own
+WRONG_RTL_TCL = [
+    (("-reference jet_dnn_axis nn", "-reference nn_axis nn"), "network RTL module (cell)"),
+    (("add_files -norecurse [glob -directory $rtl_dir *.v]\n", ""),
+     "its Verilog added and ordered before the module reference"),
+    (("set_property top jet_dnn_rtl_wrapper [current_fileset]\n", ""),
+     "the block design's wrapper is the top (not a Verilog module)"),
+    (("if {[llength $system_reset] != 1} {", "if {0} {"),
+     "IP reset by the system AND the DMA's stream resets"),
+    (("[get_bd_intf_pins nn/m_axis]", "[get_bd_intf_pins nn/s_axis]"), "stream IP -> DMA"),
+    (("[get_bd_pins ip_reset/Res] [get_bd_pins nn/aresetn]",
+      "[get_bd_pins ip_reset/Res] [get_bd_pins nn/ap_rst_n]"),
+     "IP reset by the system AND the DMA's stream resets"),
+]
+
+
 @pytest.mark.parametrize(
-    ("edit", "what"),
-    [
-        (("-reference jet_dnn_axis nn", "-reference nn_axis nn"), "network RTL module (cell)"),
-        (("add_files -norecurse [glob -directory $rtl_dir *.v]\n", ""),
-         "its Verilog added and ordered before the module reference"),
-        (("set_property top jet_dnn_rtl_wrapper [current_fileset]\n", ""),
-         "the block design's wrapper is the top (not a Verilog module)"),
-        (("if {[llength $system_reset] != 1} {", "if {0} {"),
-         "IP reset by the system AND the DMA's stream resets"),
-        (("[get_bd_intf_pins nn/m_axis]", "[get_bd_intf_pins nn/s_axis]"), "stream IP -> DMA"),
-        (("[get_bd_pins ip_reset/Res] [get_bd_pins nn/aresetn]",
-          "[get_bd_pins ip_reset/Res] [get_bd_pins nn/ap_rst_n]"),
-         "IP reset by the system AND the DMA's stream resets"),
-    ],
+    ("overlay", "edit", "what"),
+    [("jet_dnn", *case) for case in WRONG_TCL] + [("jet_dnn_rtl", *case) for case in WRONG_RTL_TCL],
 )
-def test_a_wrong_rtl_overlay_tcl_is_caught(edit, what):
-    d = hwbuild.block_design("jet_dnn_rtl")
+def test_a_wrong_tcl_is_caught(overlay, edit, what):
+    d = hwbuild.block_design(overlay)
     tcl = blockdesign.write_tcl(d)
     assert edit[0] in tcl
     bad = {c.what for c in blockdesign.check_tcl(tcl.replace(edit[0], edit[1]), d) if not c.ok}
