@@ -529,7 +529,7 @@ def stream_ip_cells(design: Path, *syntheses: dict[str, Any]):
     import pandas as pd
 
     rows = {f"yosys: {scope_label(design, synthesis['scope'])}":
-            {kind: f"{count:,}" for kind, count in synthesis["cells"].items()}
+            {kind: f"{synthesis['cells'][kind]:,}" for kind in rtl_da4ml.CELL_KINDS}
             for synthesis in syntheses}
     return pd.DataFrame.from_dict(rows, orient="index")
 
