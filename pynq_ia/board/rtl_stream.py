@@ -171,7 +171,8 @@ class VerilatedStream:
     def timing(self, frames: int = 100) -> dict[str, float | str]:
         """The IP's timing as the board model takes it (a manifest's ``ip``), from two runs
         from reset, of one frame and of ``frames`` back to back: the cycles per frame, and
-        the fill each run adds (the core's latency and the result's words)."""
+        the fill each run adds (the core's latency and the result's words). It resets the RTL:
+        call it between transfers, not in the middle of one."""
         counts = []
         for n in (1, frames):
             self.reset()
