@@ -37,7 +37,8 @@ class Profile:
     #: QKeras + pruning): "network", or "LAYER:N", the first N outputs of a layer (seconds)
     rtl_variant_synthesis: str
     #: what chapter 6 synthesizes of the AXI-stream IP: "stream_ip", the wrapper and the whole
-    #: core (minutes), or "axis_wrapper", the wrapper alone around a black-box core (seconds)
+    #: core (about a minute), or "axis_wrapper", the wrapper alone around a black-box core
+    #: (seconds)
     rtl_stream_synthesis: str
 
     def as_dict(self) -> dict[str, object]:
