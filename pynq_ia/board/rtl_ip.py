@@ -7,21 +7,23 @@ library (:class:`pynq_ia.board.rtl_stream.VerilatedStream`). Every word crosses 
 a rising clock edge, with TVALID, TREADY and TLAST as the RTL drives them, and the IP counts
 the cycles each transfer took.
 
-The DMA side stays a model, and an ideal one: the stream offers a word on every cycle and takes
-every result at once, with no DMA start-up, memory latency, burst gaps or write responses; the
-RTL is clocked when the emulated S2MM is running, and results beyond its buffer wait outside
-the RTL instead of back-pressuring it ("cycle-exact IP behind an ideal DMA"). The cycles are
-the IP's share of a transfer, a lower bound on its time in the PL. They are FCLK0's, read
-from the emulated board's clock registers at every run (board code may set them with
-``pynq.ps.Clocks``): each :class:`ClockedRun` says how long it took. What the words are comes from
-``stream_ip.json``: for the course's designs, the logits (da4ml's core stops before the
-softmax). numpy, ctypes, pynq and the standard library.
+The DMA around it is a model, :class:`DmaModel`, from the AXI DMA's own figures (Xilinx PG021):
+the MM2S channel's first word comes a few cycles after its read address, then one word per
+cycle (its memory side carries more than the 16-bit stream can take); the S2MM channel takes
+every result word at once and writes the last one no earlier than its write-address latency
+after the first: "cycle-exact IP, modelled DMA". The RTL is clocked when the emulated S2MM is
+running, and results beyond its buffer wait outside the RTL instead of back-pressuring it. Each
+:class:`ClockedRun` has the IP's cycles and the transfer's in the PL with the DMA model, in
+FCLK0's cycles, read from the emulated board's clock registers at every run (board code may set
+them with ``pynq.ps.Clocks``). What the words are comes from ``stream_ip.json``: for the
+course's designs, the logits (da4ml's core stops before the softmax). numpy, ctypes, pynq and
+the standard library.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,16 +31,86 @@ import numpy as np
 from pynq_ia.board.emulation import EmulatedIP
 from pynq_ia.board.rtl_stream import StreamRun, VerilatedStream
 
+#: where :class:`DmaModel`'s default figures come from
+PG021_PERFORMANCE = ("Xilinx PG021 (AXI DMA v7.1), Performance, Latency and Throughput: "
+                     "Tables 1 and 2, default configuration")
+
+
+@dataclass(frozen=True)
+class DmaModel:
+    """The AXI DMA's share of a transfer, in FCLK0 cycles, around a cycle-exact IP.
+
+    The defaults are Xilinx's figures (:data:`PG021_PERFORMANCE`): ``m_axi_mm2s_arvalid`` to
+    ``m_axis_mm2s_tvalid`` 6 clocks, ``s_axis_s2mm_tvalid`` to ``m_axi_s2mm_awvalid`` 39, and
+    throughputs of 99.76 % (MM2S) and 74.64 % (S2MM) of the memory side's theoretical rate.
+    A transfer starts at the MM2S read address (cycle 0): the IP's first word is offered at
+    cycle ``mm2s_first_word``, then one word per cycle; every result word is taken at once, and
+    the S2MM channel can write the last result no earlier than ``s2mm_write_address`` cycles
+    after the first result word (its write address) and than the cycle after the last. That is
+    the transfer's time in the PL (:meth:`transfer_cycles`).
+
+    What it leaves out, and why it is a model: PG021 measured its own default configuration
+    (scatter-gather, 16-beat bursts), not the course's (register direct, 256-beat bursts); the
+    time from the LENGTH register's write to the read address, the DDR's latency behind the
+    PS's HP port, the write response and the status update are in no table. The throughputs
+    only decide whether the stream or the DMA sets the pace (:meth:`words_per_cycle`): the
+    model holds the stream at one word per cycle and refuses a stream the DMA cannot keep up
+    with. ``DmaModel.ideal()`` adds nothing to the IP's cycles.
+    """
+
+    name: str = "AXI DMA model (PG021)"
+    mm2s_first_word: int = 6
+    s2mm_write_address: int = 39
+    mm2s_throughput: float = 0.9976
+    s2mm_throughput: float = 0.7464
+    #: the DMA's memory-map data width (the course's block designs: 32 bits)
+    memory_bits: int = 32
+
+    @classmethod
+    def ideal(cls) -> DmaModel:
+        """Both channels running, no start-up and no latency: the IP's cycles alone."""
+        return cls("ideal DMA", 0, 0, 1.0, 1.0)
+
+    def words_per_cycle(self, stream_bits: int) -> dict[str, float]:
+        """Stream words per cycle each channel's memory side carries, on average."""
+        return {channel: throughput * self.memory_bits / stream_bits
+                for channel, throughput in (("MM2S", self.mm2s_throughput),
+                                            ("S2MM", self.s2mm_throughput))}
+
+    def check_stream(self, stream_bits: int) -> None:
+        """Refuse a stream faster than the DMA: the model never throttles TVALID or TREADY."""
+        for channel, rate in self.words_per_cycle(stream_bits).items():
+            if rate < 1:
+                raise ValueError(
+                    f"{self.name}: the {channel} channel carries {rate:.4g} words of "
+                    f"{stream_bits} bits per cycle, fewer than the stream's one, and this "
+                    "model does not throttle the stream; use a narrower stream or "
+                    "DmaModel.ideal() for the IP's cycles alone")
+
+    def transfer_cycles(self, run: StreamRun) -> int:
+        """Cycles from the MM2S read address to the last result's write (the IP's alone when
+        the run gave no result: the S2MM channel is still waiting)."""
+        last = run.start + run.cycles - 1  # the cycle of the last word that crossed
+        if run.first_result < 0:
+            return last + 1
+        return max(run.start + run.first_result + self.s2mm_write_address, last + 1)
+
 
 @dataclass(frozen=True)
 class ClockedRun(StreamRun):
-    """A stretch of cycles and FCLK0 while it ran."""
+    """A stretch of cycles with the DMA model's cycles for it, and FCLK0 while it ran."""
 
+    pl_cycles: int = 0
     fclk0_mhz: float = 100.0
 
     @property
     def seconds(self) -> float:
-        """The stretch's time in the PL at its clock."""
+        """The transfer's time in the PL at its clock, DMA model included."""
+        return self.pl_cycles / (self.fclk0_mhz * 1e6)
+
+    @property
+    def ip_seconds(self) -> float:
+        """The IP's share of it: first word offered to last word out."""
         return self.cycles / (self.fclk0_mhz * 1e6)
 
 
@@ -46,11 +118,14 @@ class CycleAccurateIP(EmulatedIP):
     """The Verilated wrapper and core between the emulated DMA's streams.
 
     ``folder`` holds ``libnn_axis.so`` and ``stream_ip.json`` (:func:`pynq_ia.rtl.stream_ip`
-    builds them). A partial frame waits inside the RTL, as in the hardware.
+    builds them); ``dma`` drives the streams and times the transfers (PG021's figures unless
+    told). A partial frame waits inside the RTL, as in the hardware.
     """
 
-    def __init__(self, folder: str | Path):
+    def __init__(self, folder: str | Path, dma: DmaModel | None = None):
         self.stream = VerilatedStream(folder)
+        self.dma = DmaModel() if dma is None else dma
+        self.dma.check_stream(8 * self.stream.input_format.dtype.itemsize)
         self.description = self.stream.description
         self.input_format, self.output_format = self.stream.input_format, self.stream.output_format
         self.n_in, self.n_out = self.stream.n_in, self.stream.n_out
@@ -75,14 +150,15 @@ class CycleAccurateIP(EmulatedIP):
         """Clock the RTL until every waiting word is in and every result it gives is out."""
         if not self.responds or self.input_words == 0:
             return
-        out, out_last = self.stream.run(self._in_words, self._in_last)
+        out, out_last = self.stream.run(self._in_words, self._in_last,
+                                        offer_after=self.dma.mm2s_first_word)
         self._in_words, self._in_last = self._in_words[:0], self._in_last[:0]
         self._out_words = np.concatenate([self._out_words, out])
         self._out_last = np.concatenate([self._out_last, out_last])
         self.frames_computed += out.size // self.n_out
         run = self.stream.runs[-1]
-        self.runs.append(ClockedRun(run.words_in, run.words_out, run.cycles,
-                                    float(self.clock_mhz())))
+        self.runs.append(ClockedRun(**asdict(run), pl_cycles=self.dma.transfer_cycles(run),
+                                    fclk0_mhz=float(self.clock_mhz())))
 
     def reset(self) -> None:
         """aresetn: the RTL's partial frame and pipeline, and unread results, are gone."""

@@ -10,10 +10,12 @@ RTL kernel, to look at its waveform and count its cycles, and the emulated board
 
 On each cycle the stream offers the next word (TVALID high while words remain) and takes every
 result word while there is room (TREADY high): an ideal DMA, both channels already running,
-with no DMA start-up, memory latency, burst gaps or write responses. The cycles are therefore
-the IP's share of a transfer, a lower bound on its time in the PL. Every word crosses at a
-rising edge with TVALID and TREADY high, as AXI4-Stream defines a transfer. numpy, ctypes
-and the standard library only: it also runs on the board.
+with no DMA start-up, memory latency, burst gaps or write responses. A run may hold TVALID low
+for its first cycles (``offer_after``: a DMA's start-up, :class:`pynq_ia.board.rtl_ip.DmaModel`);
+the IP's cycles are counted from its first word offered, the IP's share of a transfer, a lower
+bound on its time in the PL. Every word crosses at a rising edge with TVALID and TREADY high, as
+AXI4-Stream defines a transfer. numpy, ctypes and the standard library only: it also runs on
+the board.
 """
 
 from __future__ import annotations
@@ -38,11 +40,15 @@ _I64P = ctypes.POINTER(ctypes.c_int64)
 class StreamRun:
     """One stretch of clock cycles: the words in and out, and the cycles from the first word
     offered to the last word that crossed, in or out (for a whole transfer, its last result
-    word: the transfer's share of the PL, in cycles)."""
+    word: the IP's share of the transfer, in cycles). ``start`` cycles with TVALID low came
+    before the first word was offered; ``first_result`` is the cycle, counted from the first
+    word offered, in which the first result word crossed (-1: no result)."""
 
     words_in: int
     words_out: int
     cycles: int
+    start: int = 0
+    first_result: int = -1
 
 
 @dataclass(frozen=True)
@@ -63,9 +69,10 @@ def _bind(path: Path) -> ctypes.CDLL:
     lib.nn_axis_reset.argtypes = [ctypes.c_void_p, ctypes.c_int]
     words, flags = (np.ctypeslib.ndpointer(dtype, flags="C_CONTIGUOUS")
                     for dtype in (np.uint16, np.uint8))
-    lib.nn_axis_run.argtypes = [ctypes.c_void_p, words, flags, ctypes.c_int64, _I64P, words,
-                                flags, ctypes.c_int64, _I64P, ctypes.c_int64, ctypes.c_int64,
-                                _I64P, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64]
+    lib.nn_axis_run.argtypes = [ctypes.c_void_p, words, flags, ctypes.c_int64, ctypes.c_int64,
+                                _I64P, words, flags, ctypes.c_int64, _I64P, ctypes.c_int64,
+                                ctypes.c_int64, _I64P, _I64P, ctypes.c_void_p, ctypes.c_void_p,
+                                ctypes.c_int64]
     lib.nn_axis_run.restype = ctypes.c_int64
     return lib
 
@@ -128,11 +135,15 @@ class VerilatedStream:
         """Record the first ``cycles`` cycles of the next run as :attr:`waveform`."""
         self._wave_cycles, self.waveform = int(cycles), None
 
-    def run(self, words: np.ndarray, last: np.ndarray | None = None) -> tuple[np.ndarray,
-                                                                              np.ndarray]:
+    def run(self, words: np.ndarray, last: np.ndarray | None = None,
+            offer_after: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """Stream ``words`` (16-bit) in, with TLAST bits ``last`` (default: on the last word),
-        until every result they give is out: the result words and their TLAST bits. A partial
-        frame held from an earlier run completes with the first of these words."""
+        from cycle ``offer_after`` on (TVALID low before), until every result they give is out:
+        the result words and their TLAST bits. A partial frame held from an earlier run
+        completes with the first of these words."""
+        if int(offer_after) < 0:
+            raise ValueError(f"offer_after is a number of cycles, not {offer_after}")
+        offer_after = int(offer_after)
         words = np.asarray(words)
         if words.dtype.itemsize != 2:
             raise TypeError(f"the stream takes 16-bit words, not {words.dtype}")
@@ -145,15 +156,16 @@ class VerilatedStream:
             raise ValueError(f"{words.size} words but {last.size} TLAST bits")
         room = ((self.held_words + words.size) // self.n_in + 1) * self.n_out
         out, out_last = np.zeros(room, np.uint16), np.zeros(room, np.uint8)
-        taken, given, last_word = ctypes.c_int64(0), ctypes.c_int64(0), ctypes.c_int64(0)
+        taken, given = ctypes.c_int64(0), ctypes.c_int64(0)
+        first_out, last_word = ctypes.c_int64(0), ctypes.c_int64(0)
         wave = np.zeros(self._wave_cycles, np.uint8)
         wave_data = np.zeros((self._wave_cycles, 2), np.uint16)
         recording = (wave.ctypes.data, wave_data.ctypes.data) if wave.size else (None, None)
-        ran = self._lib.nn_axis_run(self._sim, words, last, words.size, ctypes.byref(taken), out,
-                                    out_last, room, ctypes.byref(given),
-                                    4 * (words.size + self.drain_cycles) + 64,
-                                    self.drain_cycles, ctypes.byref(last_word), *recording,
-                                    wave.size)
+        ran = self._lib.nn_axis_run(self._sim, words, last, words.size, offer_after,
+                                    ctypes.byref(taken), out, out_last, room, ctypes.byref(given),
+                                    offer_after + 4 * (words.size + self.drain_cycles) + 64,
+                                    self.drain_cycles, ctypes.byref(first_out),
+                                    ctypes.byref(last_word), *recording, wave.size)
         self.words_taken += taken.value
         if taken.value != words.size:
             raise RuntimeError(f"the RTL took {taken.value} of {words.size} words in {ran} "
@@ -165,7 +177,10 @@ class VerilatedStream:
                 wave_data[:kept, 0].copy(), wave_data[:kept, 1].copy())
             self._wave_cycles = 0
         count = given.value
-        self.runs.append(StreamRun(int(words.size), count, int(last_word.value) + 1))
+        first = int(first_out.value) - offer_after if first_out.value >= 0 else -1
+        self.runs.append(StreamRun(int(words.size), count,
+                                   max(int(last_word.value) + 1 - offer_after, 0), offer_after,
+                                   first))
         return out[:count].view(self.output_format.dtype), out_last[:count]
 
     def timing(self, frames: int = 100) -> dict[str, float | str]:

@@ -5,9 +5,10 @@
 // One cycle: the cycle's inputs are set (s_axis: the next word, if any, with TVALID; m_axis:
 // TREADY while there is room), the model settles, the handshakes of the coming rising edge are
 // read (TVALID && TREADY, as AXI4-Stream defines a transfer), then the clock rises and falls.
-// The IP sees an ideal DMA: both channels already running, a word offered on every cycle while
-// words remain, every result word taken at once while there is room; no DMA start-up, memory
-// latency, burst gaps or write responses.
+// The IP sees the DMA's streams as a stream-limited DMA drives them: both channels running,
+// TVALID low for the first `offer_after` cycles (the MM2S channel's start-up), then a word
+// offered on every cycle while words remain, and every result word taken at once while there
+// is room (pynq_ia/board/rtl_ip.py's DmaModel says when a real AXI DMA is this fast).
 
 #include <cstdint>
 
@@ -53,26 +54,28 @@ void nn_axis_reset(NnAxis* sim, int cycles) {
     sim->top.eval();
 }
 
-// Run at most `max_cycles` cycles. s_axis offers in_words[*taken], in_last[*taken] while
-// *taken < n_in; m_axis is ready while *given < out_room, and each result word lands in
-// out_words[*given], out_last[*given]. Stops early when all input is taken and `idle_limit`
-// cycles in a row passed without a result word, or when `out` is full (the caller makes room).
-// *last_word is the cycle (counted from this call's first, 0-based) of the last word that
-// crossed, in or out, -1 if none. With `wave` (else NULL), the first `wave_room` cycles are
+// Run at most `max_cycles` cycles. From cycle `offer_after` on, s_axis offers in_words[*taken],
+// in_last[*taken] while *taken < n_in; m_axis is ready while *given < out_room, and each result
+// word lands in out_words[*given], out_last[*given]. Stops early when all input is taken and
+// `idle_limit` cycles in a row passed without a result word, or when `out` is full (the caller
+// makes room). *first_out is the cycle (counted from this call's first, 0-based) of the first
+// result word, *last_word that of the last word that crossed, in or out; -1 if none. With
+// `wave` (else NULL), the first `wave_room` cycles are
 // recorded for a timing diagram: per cycle, wave[c] holds the bits s_axis TVALID, TREADY,
 // TLAST (0-2) and m_axis TVALID, TREADY, TLAST (3-5), wave_data[2c] and wave_data[2c+1] the
 // two TDATA.
 // Returns the cycles run.
 int64_t nn_axis_run(NnAxis* sim, const uint16_t* in_words, const uint8_t* in_last, int64_t n_in,
-                    int64_t* taken, uint16_t* out_words, uint8_t* out_last, int64_t out_room,
-                    int64_t* given, int64_t max_cycles, int64_t idle_limit,
-                    int64_t* last_word, uint8_t* wave, uint16_t* wave_data,
+                    int64_t offer_after, int64_t* taken, uint16_t* out_words, uint8_t* out_last,
+                    int64_t out_room, int64_t* given, int64_t max_cycles, int64_t idle_limit,
+                    int64_t* first_out, int64_t* last_word, uint8_t* wave, uint16_t* wave_data,
                     int64_t wave_room) {
     Vnn_axis& top = sim->top;
     int64_t cycle = 0, idle = 0;
+    *first_out = -1;
     *last_word = -1;
     for (; cycle < max_cycles; ++cycle) {
-        const bool offer = *taken < n_in;
+        const bool offer = cycle >= offer_after && *taken < n_in;
         const bool room = *given < out_room;
         top.s_axis_tvalid = offer;
         if (offer) {
@@ -90,6 +93,7 @@ int64_t nn_axis_run(NnAxis* sim, const uint16_t* in_words, const uint8_t* in_las
             wave_data[2 * cycle + 1] = top.m_axis_tdata;
         }
         if (word_out) {
+            if (*first_out < 0) *first_out = cycle;
             out_words[*given] = top.m_axis_tdata;
             out_last[*given] = top.m_axis_tlast;
             ++*given;
@@ -97,7 +101,8 @@ int64_t nn_axis_run(NnAxis* sim, const uint16_t* in_words, const uint8_t* in_las
         if (word_in || word_out) *last_word = cycle;
         clock_cycle(sim);
         if (word_in) ++*taken;
-        idle = (offer || word_out) ? 0 : idle + 1;
+        // the start-up's cycles are not idle: the input has not begun
+        idle = (offer || word_out || cycle < offer_after) ? 0 : idle + 1;
         if ((*taken == n_in && idle >= idle_limit) || *given == out_room) {
             ++cycle;
             break;

@@ -17,6 +17,8 @@ import pytest
 
 from make_fixtures import RTL_DESIGN
 from pynq_ia.board.driver import DMATimeout, NeuralNetworkOverlay
+from pynq_ia.board.rtl_ip import DmaModel
+from pynq_ia.board.rtl_stream import StreamRun
 from pynq_ia.board.sessions import open_emulated
 
 
@@ -27,6 +29,24 @@ def rtl_bundle(fixtures_dir):
         pytest.skip(f"no {RTL_DESIGN} fixture: make_fixtures.py ran without the RTL venv "
                     "(`make rtl-venv` creates it)")
     return folder
+
+
+def test_the_dma_model_times_a_transfer_and_refuses_a_stream_it_cannot_keep_up_with():
+    """PG021's figures: 16-bit words are slower than either channel, 32-bit ones are not."""
+    pg021 = DmaModel()
+    assert pg021.words_per_cycle(16) == pytest.approx({"MM2S": 1.9952, "S2MM": 1.4928})
+    pg021.check_stream(16)
+    with pytest.raises(ValueError, match="MM2S channel carries 0.9976 words of 32 bits"):
+        pg021.check_stream(32)
+    DmaModel.ideal().check_stream(32)
+    # one frame: 16 words in from cycle 6, its first result 23 cycles after the first word,
+    # the last 4 cycles later; the S2MM's write address (39 cycles) ends the transfer
+    one = StreamRun(16, 5, 28, start=6, first_result=23)
+    assert pg021.transfer_cycles(one) == 6 + 23 + 39
+    assert DmaModel.ideal().transfer_cycles(StreamRun(16, 5, 28, first_result=23)) == 28
+    # many frames: the last result word ends it; no result (a partial frame): the MM2S does
+    assert pg021.transfer_cycles(StreamRun(160, 50, 172, start=6, first_result=23)) == 178
+    assert pg021.transfer_cycles(StreamRun(9, 0, 9, start=6)) == 15
 
 
 def test_the_rtl_ip_returns_the_logits_bit_for_bit_through_pynqs_dma_driver(rtl_bundle):
@@ -48,6 +68,15 @@ def test_the_rtl_ip_returns_the_logits_bit_for_bit_through_pynqs_dma_driver(rtl_
     full = [run for run in ip.runs if run.words_out == 37 * n_out]
     assert len(full) >= len(session.x) // 37
     assert {run.cycles for run in full} == {37 * n_in + latency + n_out}
+    # the DMA model (PG021's figures): the first word 6 cycles after the read address; with
+    # many frames the last result word sets the end, with one the S2MM's write address does
+    dma = ip.dma
+    assert (dma.mm2s_first_word, dma.s2mm_write_address) == (6, 39)
+    assert {run.pl_cycles for run in full} == {6 + 37 * n_in + latency + n_out}
+    driver.predict(session.x[:1])
+    assert (ip.runs[-1].cycles, ip.runs[-1].first_result) == (n_in + latency + n_out,
+                                                               n_in + latency)
+    assert ip.runs[-1].pl_cycles == 6 + n_in + latency + 39
     assert ip.stream.timing() == manifest["ip"] == {  # the bundle's timing, from the RTL
         "cycles_per_frame": n_in, "latency_cycles": latency + n_out,
         "source": "RTL simulation (Verilator)"}
@@ -56,15 +85,19 @@ def test_the_rtl_ip_returns_the_logits_bit_for_bit_through_pynqs_dma_driver(rtl_
     pynq.ps.Clocks.fclk0_mhz = 200
     try:
         driver.predict(session.x[:37])
-        assert (ip.runs[-1].cycles, ip.runs[-1].fclk0_mhz) == (full[0].cycles, 200.0)
+        assert (ip.runs[-1].pl_cycles, ip.runs[-1].fclk0_mhz) == (full[0].pl_cycles, 200.0)
         assert ip.runs[-1].seconds == pytest.approx(full[0].seconds / 2)
+        assert ip.runs[-1].ip_seconds == pytest.approx(full[0].ip_seconds / 2)
     finally:
         pynq.ps.Clocks.fclk0_mhz = 100
     # the waveform of three frames in one transfer: TLAST after the last word in and out, and
     # the words that left are the logits' words
-    ip.record(80)
+    ip.record(90)
     driver.predict(session.x[:3])
     wave = ip.stream.waveform
+    assert np.flatnonzero(wave.signals["s_axis_tvalid"]).tolist() == list(range(6, 6 + 3 * n_in))
+    wave = type(wave)({name: bits[6:] for name, bits in wave.signals.items()},  # from the
+                      wave.s_axis_tdata[6:], wave.m_axis_tdata[6:])  # first word offered
     left = np.flatnonzero(wave.signals["m_axis_tvalid"] & wave.signals["m_axis_tready"])
     assert np.flatnonzero(wave.signals["s_axis_tlast"]).tolist() == [3 * n_in - 1]
     assert np.flatnonzero(wave.signals["m_axis_tlast"]).tolist() == [left[-1]]
