@@ -25,15 +25,15 @@ from pathlib import Path
 
 # the DMA's register map (Xilinx PG021) lives with the board-side code that uses it; it is part
 # of this description too
-from pynq_ia.board.dma_registers import DMA_REGISTERS  # noqa: F401
+from pynq_ia.board.dma_registers import DMA_REGISTERS, MEMORY_MAP_BITS  # noqa: F401
 from pynq_ia.designs import BOARD, PART, Design, HLSSettings, design
 from pynq_ia.rtl_da4ml import stream_top
 
 BOARD_PART = "tul.com.tw:pynq-z2:part0:1.0"
 DMA_BASE_ADDRESS = 0x4040_0000
 DMA_ADDRESS_RANGE = 0x1_0000
-#: AXI DMA memory-map data width: 32 bits is the IP's minimum and what HP0 takes best
-MEMORY_MAP_WIDTH = 32
+#: AXI DMA memory-map data width (the board side's, which the emulated DMA's model shares)
+MEMORY_MAP_WIDTH = MEMORY_MAP_BITS
 #: the DMA's length registers have this many bits: one transfer moves at most 2**26 - 1 bytes
 LENGTH_WIDTH = 26
 #: DMA parameters Vivado would propagate from the connections: the Tcl marks them user values

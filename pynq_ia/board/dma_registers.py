@@ -1,6 +1,8 @@
 """The AXI DMA's registers in simple mode (Xilinx PG021), shared by the board driver, the block
 design description and the emulated board. Standard library only: it ships to the board."""
 
+#: the course's DMA memory-map data width: 32 bits is the IP's minimum and what HP0 takes best
+MEMORY_MAP_BITS = 32
 #: offsets from the DMA's base address
 DMA_REGISTERS: dict[str, int] = {
     "MM2S_DMACR": 0x00,

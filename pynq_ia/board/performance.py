@@ -40,13 +40,14 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from pynq_ia.board.board_runs import BoardRun
+from pynq_ia.board.dma_registers import MEMORY_MAP_BITS
 
 #: cycles hls4ml's io_parallel wrapper adds to N_IN + latency + N_OUT: the report of the
 #: tutorial's jet tagger shows an interval of 95 = 16 + 55 + 5 + 19 (its loops' pipeline depths
 #: and the wrapper's states)
 WRAPPER_OVERHEAD_CYCLES = 19
 #: the AXI DMA's memory-map data width (bytes per beat, one beat per clock: Xilinx PG021)
-DMA_BYTES_PER_CYCLE = 4
+DMA_BYTES_PER_CYCLE = MEMORY_MAP_BITS // 8
 #: element-wise numpy passes of the course driver's encode to ap_fixed words (scale, round,
 #: two range tests, clip, cast; pynq_ia/board/words.py FixedPoint.encode) and of its decode
 ENCODE_PASSES = 6

@@ -10,14 +10,15 @@ the cycles each transfer took.
 The DMA around it is a model, :class:`DmaModel`, from the AXI DMA's own figures (Xilinx PG021):
 the MM2S channel's first word comes a few cycles after its read address, then one word per
 cycle (its memory side carries more than the 16-bit stream can take); the S2MM channel takes
-every result word at once and writes the last one no earlier than its write-address latency
-after the first: "cycle-exact IP, modelled DMA". The RTL is clocked when the emulated S2MM is
-running, and results beyond its buffer wait outside the RTL instead of back-pressuring it. Each
-:class:`ClockedRun` has the IP's cycles and the transfer's in the PL with the DMA model, in
-FCLK0's cycles, read from the emulated board's clock registers at every run (board code may set
-them with ``pynq.ps.Clocks``). What the words are comes from ``stream_ip.json``: for the
-course's designs, the logits (da4ml's core stops before the softmax). numpy, ctypes, pynq and
-the standard library.
+every result word at once, and the last one can be written no earlier than the channel's
+write address, a fixed latency after the first: "cycle-exact IP, modelled DMA". The RTL is
+clocked when the emulated S2MM is running, and results beyond its buffer wait outside the RTL
+instead of back-pressuring it. Each :class:`ClockedRun` has the IP's cycles and the
+transfer's in the PL with the DMA model, in cycles of FCLK0, whose frequency it reads from the
+emulated board's clock registers at every run (board code may set them with
+``pynq.ps.Clocks``). What the words are comes from ``stream_ip.json``: for the course's
+designs, the logits (da4ml's core stops before the softmax). numpy, ctypes, pynq and the
+standard library.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pynq_ia.board.dma_registers import MEMORY_MAP_BITS
 from pynq_ia.board.emulation import EmulatedIP
 from pynq_ia.board.rtl_stream import StreamRun, VerilatedStream
 
@@ -43,19 +45,23 @@ class DmaModel:
     The defaults are Xilinx's figures (:data:`PG021_PERFORMANCE`): ``m_axi_mm2s_arvalid`` to
     ``m_axis_mm2s_tvalid`` 6 clocks, ``s_axis_s2mm_tvalid`` to ``m_axi_s2mm_awvalid`` 39, and
     throughputs of 99.76 % (MM2S) and 74.64 % (S2MM) of the memory side's theoretical rate.
-    A transfer starts at the MM2S read address (cycle 0): the IP's first word is offered at
-    cycle ``mm2s_first_word``, then one word per cycle; every result word is taken at once, and
-    the S2MM channel can write the last result no earlier than ``s2mm_write_address`` cycles
-    after the first result word (its write address) and than the cycle after the last. That is
-    the transfer's time in the PL (:meth:`transfer_cycles`).
+    A transfer starts at the MM2S read address (cycle 0), with the S2MM channel running: the
+    IP's first word is offered at cycle ``mm2s_first_word``, then one word per cycle, and every
+    result word is taken at once (TVALID and TREADY held high). Its time in the PL
+    (:meth:`transfer_cycles`) ends when the S2MM channel can write its last result: at its write
+    address, ``s2mm_write_address`` cycles after the first result word, or in the cycle after
+    the last result word, whichever is later.
 
-    What it leaves out, and why it is a model: PG021 measured its own default configuration
-    (scatter-gather, 16-beat bursts), not the course's (register direct, 256-beat bursts); the
-    time from the LENGTH register's write to the read address, the DDR's latency behind the
-    PS's HP port, the write response and the status update are in no table. The throughputs
-    only decide whether the stream or the DMA sets the pace (:meth:`words_per_cycle`): the
-    model holds the stream at one word per cycle and refuses a stream the DMA cannot keep up
-    with. ``DmaModel.ideal()`` adds nothing to the IP's cycles.
+    A model, and a lower bound: PG021 measured its own default configuration (scatter-gather,
+    32-bit streams), not the course's (register direct, 16-bit streams, 256-beat bursts). In no
+    table: the time from a LENGTH register's write to the read address; the course driver
+    writes S2MM's LENGTH after MM2S's (``pynq_ia.board.driver``), and results that come before
+    S2MM runs wait; the DDR's latency behind the PS's HP port and the AXI interconnect before
+    it; the write beats after the address (the last one packs 16-bit words into 32 bits), the
+    write response and the status update. The throughputs, averages over PG021's 10,000-byte
+    test, decide only whether the stream or the DMA sets the pace (:meth:`words_per_cycle`):
+    the model refuses a stream faster than the DMA's average, and otherwise assumes the DMA
+    never stalls it. ``DmaModel.ideal()`` adds nothing to the IP's cycles.
     """
 
     name: str = "AXI DMA model (PG021)"
@@ -63,8 +69,8 @@ class DmaModel:
     s2mm_write_address: int = 39
     mm2s_throughput: float = 0.9976
     s2mm_throughput: float = 0.7464
-    #: the DMA's memory-map data width (the course's block designs: 32 bits)
-    memory_bits: int = 32
+    #: the DMA's memory-map data width (the course's block designs')
+    memory_bits: int = MEMORY_MAP_BITS
 
     @classmethod
     def ideal(cls) -> DmaModel:
@@ -77,23 +83,27 @@ class DmaModel:
                 for channel, throughput in (("MM2S", self.mm2s_throughput),
                                             ("S2MM", self.s2mm_throughput))}
 
-    def check_stream(self, stream_bits: int) -> None:
-        """Refuse a stream faster than the DMA: the model never throttles TVALID or TREADY."""
-        for channel, rate in self.words_per_cycle(stream_bits).items():
+    def check_stream(self, mm2s_bits: int, s2mm_bits: int | None = None) -> None:
+        """Refuse streams faster than the DMA: the model never throttles TVALID or TREADY."""
+        widths = {"MM2S": mm2s_bits, "S2MM": mm2s_bits if s2mm_bits is None else s2mm_bits}
+        for channel, bits in widths.items():
+            rate = self.words_per_cycle(bits)[channel]
             if rate < 1:
                 raise ValueError(
                     f"{self.name}: the {channel} channel carries {rate:.4g} words of "
-                    f"{stream_bits} bits per cycle, fewer than the stream's one, and this "
-                    "model does not throttle the stream; use a narrower stream or "
-                    "DmaModel.ideal() for the IP's cycles alone")
+                    f"{bits} bits per cycle, fewer than the stream's one, and this model does "
+                    "not throttle the stream; use a narrower stream or DmaModel.ideal() for "
+                    "the IP's cycles alone")
 
     def transfer_cycles(self, run: StreamRun) -> int:
-        """Cycles from the MM2S read address to the last result's write (the IP's alone when
-        the run gave no result: the S2MM channel is still waiting)."""
-        last = run.start + run.cycles - 1  # the cycle of the last word that crossed
-        if run.first_result < 0:
-            return last + 1
-        return max(run.start + run.first_result + self.s2mm_write_address, last + 1)
+        """The cycle, counted from the MM2S read address's (0), in which the S2MM channel can
+        write the run's last result: a transfer's cycles in the PL, by the model. A run that
+        gave no result ends with its last word in (the S2MM channel still waits)."""
+        after_last = run.start + run.cycles  # the cycle after the last word that crossed
+        if run.first_result is None:
+            return after_last
+        write_address = run.start + run.first_result + self.s2mm_write_address
+        return max(write_address, after_last)
 
 
 @dataclass(frozen=True)
@@ -110,7 +120,7 @@ class ClockedRun(StreamRun):
 
     @property
     def ip_seconds(self) -> float:
-        """The IP's share of it: first word offered to last word out."""
+        """The IP's share of it: first word offered to the last word that crossed."""
         return self.cycles / (self.fclk0_mhz * 1e6)
 
 
@@ -124,10 +134,11 @@ class CycleAccurateIP(EmulatedIP):
 
     def __init__(self, folder: str | Path, dma: DmaModel | None = None):
         self.stream = VerilatedStream(folder)
-        self.dma = DmaModel() if dma is None else dma
-        self.dma.check_stream(8 * self.stream.input_format.dtype.itemsize)
         self.description = self.stream.description
         self.input_format, self.output_format = self.stream.input_format, self.stream.output_format
+        self.dma = DmaModel() if dma is None else dma
+        self.dma.check_stream(8 * self.input_format.dtype.itemsize,
+                              8 * self.output_format.dtype.itemsize)
         self.n_in, self.n_out = self.stream.n_in, self.stream.n_out
         self._empty_streams(self.input_format.dtype, self.output_format.dtype)
         self.frames_computed = 0

@@ -42,13 +42,13 @@ class StreamRun:
     offered to the last word that crossed, in or out (for a whole transfer, its last result
     word: the IP's share of the transfer, in cycles). ``start`` cycles with TVALID low came
     before the first word was offered; ``first_result`` is the cycle, counted from the first
-    word offered, in which the first result word crossed (-1: no result)."""
+    word offered, in which the first result word crossed (None: no result)."""
 
     words_in: int
     words_out: int
     cycles: int
     start: int = 0
-    first_result: int = -1
+    first_result: int | None = None
 
 
 @dataclass(frozen=True)
@@ -177,7 +177,9 @@ class VerilatedStream:
                 wave_data[:kept, 0].copy(), wave_data[:kept, 1].copy())
             self._wave_cycles = 0
         count = given.value
-        first = int(first_out.value) - offer_after if first_out.value >= 0 else -1
+        first = int(first_out.value) - offer_after if first_out.value >= 0 else None
+        if first is not None and first < 0:  # a result before any input: an earlier run's
+            raise RuntimeError("the RTL gave a result before this run's first word")
         self.runs.append(StreamRun(int(words.size), count,
                                    max(int(last_word.value) + 1 - offer_after, 0), offer_after,
                                    first))

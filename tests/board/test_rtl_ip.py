@@ -38,14 +38,18 @@ def test_the_dma_model_times_a_transfer_and_refuses_a_stream_it_cannot_keep_up_w
     pg021.check_stream(16)
     with pytest.raises(ValueError, match="MM2S channel carries 0.9976 words of 32 bits"):
         pg021.check_stream(32)
+    with pytest.raises(ValueError, match="S2MM channel carries 0.7464 words of 32 bits"):
+        pg021.check_stream(16, 32)
     DmaModel.ideal().check_stream(32)
     # one frame: 16 words in from cycle 6, its first result 23 cycles after the first word,
     # the last 4 cycles later; the S2MM's write address (39 cycles) ends the transfer
     one = StreamRun(16, 5, 28, start=6, first_result=23)
     assert pg021.transfer_cycles(one) == 6 + 23 + 39
     assert DmaModel.ideal().transfer_cycles(StreamRun(16, 5, 28, first_result=23)) == 28
-    # many frames: the last result word ends it; no result (a partial frame): the MM2S does
+    # many frames: the cycle after the last result word ends it; 3 frames still end at the
+    # write address; no result (a partial frame): the last word in does
     assert pg021.transfer_cycles(StreamRun(160, 50, 172, start=6, first_result=23)) == 178
+    assert pg021.transfer_cycles(StreamRun(48, 15, 60, start=6, first_result=23)) == 68
     assert pg021.transfer_cycles(StreamRun(9, 0, 9, start=6)) == 15
 
 
