@@ -133,7 +133,7 @@ def convert(
     settings = settings or designs.design(name).hls
     config = _configuration(model, settings, trace, config)
     with quiet_qkeras_serialization():
-        return hls4ml.converters.convert_from_keras_model(
+        hls_model = hls4ml.converters.convert_from_keras_model(
             model,
             hls_config=config,
             output_dir=str(output_dir),
@@ -148,6 +148,11 @@ def convert(
             input_type=settings.input_type,
             output_type=settings.output_type,
         )
+    # the writer puts the traced layers' outputs into the C++ only with this flag
+    # (hls4ml/writer/vivado_writer.py), which hls4ml's trace sets before it compiles again;
+    # set now, the first compile can be traced (:func:`trace`)
+    hls_model.config.trace_output = trace
+    return hls_model
 
 
 @dataclass
@@ -284,22 +289,33 @@ def hls_project(
 
 def trace(project: HLSProject, x: np.ndarray) -> dict[str, np.ndarray]:
     """hls4ml's ``trace`` of a project converted with ``trace=True``: every traced layer's
-    output for the frames ``x``.
+    output for the frames ``x``, from the project's own library.
 
-    hls4ml's trace writes the whole project and compiles it again. A cached project's files
-    are checksummed (a rewritten entry reads as damaged next time, and is built again), so the
-    trace writes into a scratch folder beside the entry instead (``<entry>_trace``); the
-    project's model then uses the library compiled there, the same network.
+    hls4ml's ``ModelGraph.trace`` (hls4ml/model/graph.py) sets the configuration's
+    ``trace_output`` and writes and compiles the whole project again before it reads the
+    layers' outputs. Nothing needs that here: :func:`convert` set ``trace_output`` with the
+    layers' ``Trace``, so the project's library was compiled with the trace code, and the
+    bridge hls4ml writes always has the trace calls (templates/vivado/myproject_bridge.cpp:
+    ``allocate_trace_storage``, ``collect_trace_output``). So the trace runs on that library:
+    no second compile (seconds saved) and no files rewritten in the checksummed cache entry.
     """
     import contextlib
     import io
 
-    scratch = project.directory.with_name(f"{project.directory.name}_trace")
-    # hls4ml has no public call to move a model's output folder: its writer reads OutputDir
-    project.hls_model.config.config["OutputDir"] = str(scratch)
+    model = project.hls_model
+    traced_layers = [layer for layer in model.get_layers() if layer.get_attr("trace", False)]
+    if not (traced_layers and model.config.trace_output):
+        raise ValueError(f"{project.name}: no layer is traced; convert it with "
+                         "hls_project(..., trace=True)")
+    if model._top_function_lib is None:  # hls4ml's attribute for the loaded library
+        raise ValueError(f"{project.name}: its C simulation is not compiled or loaded")
+    model.compile = lambda: None  # hls4ml's trace would write and compile again: see above
     printed = io.StringIO()  # "Recompiling <name> with tracing": hls4ml's own progress line
-    with quiet_qkeras_serialization(), contextlib.redirect_stdout(printed):
-        _, traced = project.hls_model.trace(np.ascontiguousarray(x, dtype=np.float32))
+    try:
+        with contextlib.redirect_stdout(printed):
+            _, traced = model.trace(np.ascontiguousarray(x, dtype=np.float32))
+    finally:
+        del model.compile  # the class's again
     return traced
 
 

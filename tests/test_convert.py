@@ -1,5 +1,7 @@
 """hls4ml conversion: the configuration, the compiled project, the word runner, agreement."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
@@ -297,19 +299,34 @@ def test_a_damaged_project_library_is_compiled_again(tmp_path):
 
 
 @pytest.mark.slow
-def test_tracing_a_cached_project_leaves_its_entry_intact(tmp_path, capsys):
-    """hls4ml's trace writes and compiles the project again: into a scratch folder, so the
-    checksummed entry is loaded next time instead of being found damaged and rebuilt."""
+def test_tracing_uses_the_projects_library_and_leaves_its_entry_intact(tmp_path, capsys,
+                                                                       monkeypatch):
+    """hls4ml's trace would write and compile the project again: ours runs on the project's
+    own library (g++ never runs), gives what hls4ml's predict gives, and the checksummed entry
+    is loaded next time instead of being found damaged and rebuilt."""
+    import os
+
     from tensorflow import keras
 
     keras.utils.set_random_seed(15)
     model = designs.jet_dnn(Quantization(bits=6))
     project = convert.hls_project("jet_dnn", model, directory=tmp_path / "traced", trace=True)
     x = _random_inputs((20, 16), seed=16)
-    traced = convert.trace(project, x)
+    fake = tmp_path / "bin"  # a g++ that fails: a compile during the trace breaks it
+    fake.mkdir()
+    (fake / "g++").write_text("#!/bin/sh\necho 'g++ must not run' >&2\nexit 1\n")
+    (fake / "g++").chmod(0o755)
+    with monkeypatch.context() as env:
+        env.setenv("PATH", f"{fake}{os.pathsep}{os.environ['PATH']}")
+        traced = convert.trace(project, x)
     assert {"fc1", "relu1", "softmax"} <= set(traced), sorted(traced)
     np.testing.assert_array_equal(traced["softmax"].reshape(20, -1), project.hls4ml_predict(x))
-    assert (tmp_path / "traced_trace" / "firmware").is_dir()
+    assert "compile" not in vars(project.hls_model)  # hls4ml's own compile is back
     capsys.readouterr()
     again = convert.hls_project("jet_dnn", model, directory=tmp_path / "traced", trace=True)
     assert again.from_cache, capsys.readouterr().out
+    np.testing.assert_array_equal(convert.trace(again, x)["fc1"], traced["fc1"])  # loaded
+    untraced = SimpleNamespace(name="jet_dnn", hls_model=convert.convert(
+        model, "jet_dnn", tmp_path / "plain", project.settings))  # converted, not compiled
+    with pytest.raises(ValueError, match="no layer is traced"):
+        convert.trace(untraced, x)
