@@ -387,14 +387,20 @@ def held_out_row(run: BoardRun, host: Host) -> dict[str, str]:
 BATCHES = (1, 1000, 100_000)
 
 
+#: what :func:`design_row`'s columns are, for a line above its table
+DESIGN_ROW_COLUMNS = (f"frames/s (model) in calls of {', '.join(f'{n:,}' for n in BATCHES)} "
+                      "frames; the driver's chunk; the IP's cycles per frame")
+
+
 def design_row(manifest: dict, host: Host) -> dict[str, str]:
-    """The model's frames/s of a design for a few call sizes, its chunk, its IP's cycles."""
-    row = {f"frames/s, {n:,}": f"{manifest_prediction(manifest, host, n).frames_per_second:,.0f}"
+    """The model's frames/s of a design for a few call sizes (columns named by the call's
+    frames), its chunk, its IP's cycles per frame (:data:`DESIGN_ROW_COLUMNS`)."""
+    row = {f"{n:,}": f"{manifest_prediction(manifest, host, n).frames_per_second:,.0f}"
            for n in BATCHES}
     fabric, driver = fabric_from_manifest(manifest), manifest_driver(manifest)
     chunk = manifest.get("driver", {}).get("buffer_frames") or knee(fabric, driver, host)
     row["chunk"] = f"{chunk:,}"
-    row["IP cycles/frame"] = f"{manifest['ip']['cycles_per_frame']:,.0f}"
+    row["IP cycles"] = f"{manifest['ip']['cycles_per_frame']:,.0f}"
     return row
 
 

@@ -96,10 +96,10 @@ class DmaModel:
                     "the IP's cycles alone")
 
     def transfer_cycles(self, run: StreamRun) -> int:
-        """The cycle, counted from the MM2S read address's (0), in which the S2MM channel can
-        write the run's last result: a transfer's cycles in the PL, by the model. A run that
-        gave no result ends with its last word in (the S2MM channel still waits)."""
-        after_last = run.start + run.cycles  # the cycle after the last word that crossed
+        """The cycle, counted from the MM2S read address's (0), in which the S2MM
+        channel can write the run's last result: a transfer's cycles in the PL, by the
+        model. A run that gave no result ends with its last word in."""
+        after_last = run.start + run.cycles  # after the last word that crossed
         if run.first_result is None:
             return after_last
         write_address = run.start + run.first_result + self.s2mm_write_address
