@@ -389,7 +389,7 @@ BATCHES = (1, 1000, 100_000)
 
 #: what :func:`design_row`'s columns are, for a line above its table
 DESIGN_ROW_COLUMNS = (f"frames/s (model) in calls of {', '.join(f'{n:,}' for n in BATCHES)} "
-                      "frames; the driver's chunk; the IP's cycles per frame")
+                      "frames;\nthe driver's chunk; the IP's cycles per frame")
 
 
 def design_row(manifest: dict, host: Host) -> dict[str, str]:
