@@ -32,8 +32,6 @@ from pynq_ia.rtl_da4ml import stream_top
 BOARD_PART = "tul.com.tw:pynq-z2:part0:1.0"
 DMA_BASE_ADDRESS = 0x4040_0000
 DMA_ADDRESS_RANGE = 0x1_0000
-#: AXI DMA memory-map data width (the board side's, which the emulated DMA's model shares)
-MEMORY_MAP_WIDTH = MEMORY_MAP_BITS
 #: the DMA's length registers have this many bits: one transfer moves at most 2**26 - 1 bytes
 LENGTH_WIDTH = 26
 #: DMA parameters Vivado would propagate from the connections: the Tcl marks them user values
@@ -50,7 +48,7 @@ class AxiDma:
     base_address: int = DMA_BASE_ADDRESS
     address_range: int = DMA_ADDRESS_RANGE
     scatter_gather: bool = False
-    memory_map_width: int = MEMORY_MAP_WIDTH
+    memory_map_width: int = MEMORY_MAP_BITS  # the board side's: the DMA model shares it
     length_width: int = LENGTH_WIDTH
     burst_size: int = 256
 

@@ -303,8 +303,8 @@ def trace(project: HLSProject, x: np.ndarray) -> dict[str, np.ndarray]:
     import io
 
     model = project.hls_model
-    traced_layers = [layer for layer in model.get_layers() if layer.get_attr("trace", False)]
-    if not (traced_layers and model.config.trace_output):
+    any_traced = any(layer.get_attr("trace", False) for layer in model.get_layers())
+    if not (any_traced and model.config.trace_output):
         raise ValueError(f"{project.name}: no layer is traced; convert it with "
                          "hls_project(..., trace=True)")
     if model._top_function_lib is None:  # hls4ml's attribute for the loaded library

@@ -141,9 +141,9 @@ class VerilatedStream:
         from cycle ``offer_after`` on (TVALID low before), until every result they give is out:
         the result words and their TLAST bits. A partial frame held from an earlier run
         completes with the first of these words."""
-        if int(offer_after) < 0:
-            raise ValueError(f"offer_after is a number of cycles, not {offer_after}")
         offer_after = int(offer_after)
+        if offer_after < 0:
+            raise ValueError(f"offer_after is a number of cycles, not {offer_after}")
         words = np.asarray(words)
         if words.dtype.itemsize != 2:
             raise TypeError(f"the stream takes 16-bit words, not {words.dtype}")
