@@ -188,10 +188,19 @@ _ESTIMATOR = None
 
 
 def rule4ml_estimator():
-    """rule4ml's ``MultiModelWrapper`` with its default (pynq-z2) estimators, loaded once."""
+    """rule4ml's ``MultiModelWrapper`` with its default (pynq-z2) estimators, loaded once.
+
+    It also sets PyTorch (which only rule4ml uses in the course) to one thread in this process.
+    """
     global _ESTIMATOR
     if _ESTIMATOR is None:
+        import torch
         from rule4ml.models.wrappers import MultiModelWrapper
+
+        # rule4ml's estimators are graph networks over a few layers: split over threads, each
+        # tiny scatter waits for a busy core (measured: ten times slower with the other core
+        # loaded, as it is while tests or a synthesis run beside it); same estimates either way
+        torch.set_num_threads(1)
 
         _ESTIMATOR = MultiModelWrapper()
         _ESTIMATOR.load_default_models()
