@@ -190,7 +190,8 @@ _ESTIMATOR = None
 def rule4ml_estimator():
     """rule4ml's ``MultiModelWrapper`` with its default (pynq-z2) estimators, loaded once.
 
-    It also sets PyTorch (which only rule4ml uses in the course) to one thread in this process.
+    It also sets PyTorch (which only rule4ml uses in the course) to one thread in this process:
+    the same estimates, without waiting for a busy core.
     """
     global _ESTIMATOR
     if _ESTIMATOR is None:

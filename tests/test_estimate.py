@@ -140,6 +140,21 @@ def test_rule4ml_estimates_are_labelled_and_plausible():
     assert alone.LUT == reports[1].LUT
 
 
+def test_rule4ml_runs_on_one_thread_and_estimates_alike_on_two():
+    import torch
+
+    estimate.rule4ml_estimator()
+    assert torch.get_num_threads() == 1  # set when it loads (its docstring says why)
+    query = {"strategy": "Latency", "reuse_factors": (1, 16), "precision": "ap_fixed<6,1>"}
+    one = estimate.estimate(designs.jet_dnn(), "jet_dnn", **query)
+    torch.set_num_threads(2)
+    try:
+        two = estimate.estimate(designs.jet_dnn(), "jet_dnn", **query)
+    finally:
+        torch.set_num_threads(1)
+    assert one == two
+
+
 def test_reference_figures_are_the_original_projects():
     reference = designs.design("jet_dnn").references["FPGA implementation"]
     assert reference == {"BRAM_18K": 3, "DSP": 87, "FF": 17, "LUT": 34}
